@@ -1,0 +1,21 @@
+"""The versioned REST API: each domain adds its router under /api/v1."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from backend import __version__
+
+api_router = APIRouter(prefix="/api/v1")
+
+
+class VersionPublic(BaseModel):
+    """The running version of Qualipref."""
+
+    name: str
+    version: str
+
+
+@api_router.get("/version", response_model=VersionPublic, tags=["système"])
+def read_version() -> VersionPublic:
+    """Which Qualipref answers."""
+    return VersionPublic(name="qualipref", version=__version__)

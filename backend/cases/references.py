@@ -1,0 +1,47 @@
+"""Case references <PREFIX>-<YEAR>-<NNNNNN>, allocated without gaps or duplicates."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from backend.models import CaseReferenceCounter
+
+NUMBER_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class CaseReference:
+    """A parsed case reference."""
+
+    prefix: str
+    year: int
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}-{self.number:0{NUMBER_DIGITS}d}"
+
+
+def allocate_case_reference(session: Session, *, prefix: str, year: int) -> CaseReference:
+    """Take the next number of the year in the caller's transaction.
+
+    A single INSERT ... ON CONFLICT DO UPDATE ... RETURNING increments the counter row and
+    locks it until the transaction ends, on PostgreSQL and SQLite alike: concurrent callers
+    queue behind it, and a rolled-back transaction gives its number back, so the numbers
+    that reach the database are consecutive.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    table = CaseReferenceCounter.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert(table)
+        .values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.prefix, table.c.year],
+            set_={"last_number": table.c.last_number + 1},
+        )
+        .returning(table.c.last_number)
+    )
+    number = session.execute(statement).scalar_one()
+    return CaseReference(prefix=prefix, year=year, number=number)
+

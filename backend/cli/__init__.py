@@ -1,0 +1,1 @@
+"""The `qualipref` command line."""

@@ -1,0 +1,52 @@
+"""The `qualipref` command: one entry point for every operation."""
+
+import logging
+
+import typer
+
+from backend import __version__
+from backend.cli import processes
+from backend.cli.database import db_app
+from backend.config import get_settings
+
+app = typer.Typer(
+    name="qualipref",
+    help="Qualipref : suivi des courriels, courriers et réclamations d'une préfecture.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.command("serve", help="Servir l'application web et l'API.")(processes.serve)
+app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode embarqué).")(
+    processes.worker
+)
+app.command("beat", help="Lancer l'ordonnanceur Celery seul (un seul par installation).")(
+    processes.beat
+)
+app.command("run", help="Migrer la base puis lancer API, worker et ordonnanceur (Ctrl-C).")(
+    processes.run
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qualipref {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Afficher la version."
+    ),
+) -> None:
+    """Configure logging before any command runs."""
+    logging.basicConfig(
+        level=get_settings().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Entry point of the `qualipref` console script."""
+    app()

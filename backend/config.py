@@ -1,0 +1,149 @@
+"""Application settings, read from the environment (prefix QUALIPREF_) and an optional .env file."""
+
+import re
+import unicodedata
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
+
+
+class Environment(StrEnum):
+    """Deployment mode: development allows the insecure defaults, production refuses them."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class PrefectureIdentity(BaseModel):
+    """The préfecture's identity, printed on letters and acknowledgements."""
+
+    department_code: str = "32"
+    department_name: str = "Gers"
+    # The brand block's title line: "PRÉFET DU GERS", "PRÉFET DE LA HAUTE-GARONNE", ...
+    prefet_title: str = "PRÉFET DU GERS"
+    name: str = "Préfecture du Gers"
+    postal_address: str = "3 place du Préfet Claude Érignac\n32007 Auch Cedex"
+    phone: str = "05 62 61 44 00"
+    email: str = "prefecture@gers.gouv.fr"
+    website: str = "https://www.gers.gouv.fr"
+    opening_hours: str = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
+    # holidays.France subdivision: "57", "67", "68" or "6AE" for Alsace-Moselle, "971".."976"
+    # overseas; None for metropolitan France.
+    holiday_subdivision: str | None = None
+    # Case references are "<PREFIX>-<YEAR>-<NNNNNN>"; empty means derived from the name.
+    reference_prefix: str = ""
+
+    @property
+    def case_reference_prefix(self) -> str:
+        """The prefix of case references, e.g. GERS or HAUTE-GARONNE."""
+        if self.reference_prefix:
+            return self.reference_prefix.upper()
+        return re.sub(r"[^A-Z0-9]+", "-", _ascii_upper(self.department_name)).strip("-")
+
+
+def _ascii_upper(text: str) -> str:
+    """Upper-case ASCII transliteration: 'Hautes-Pyrénées' -> 'HAUTES-PYRENEES'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).upper()
+
+
+class Settings(BaseSettings):
+    """Every setting of Qualipref; see README for the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUALIPREF_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend_url: str = ""
+    smtp_url: str = ""
+    timezone: str = "Europe/Paris"
+    log_level: str = "INFO"
+    api_host: str = "127.0.0.1"
+    api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    worker_concurrency: Annotated[int, Field(ge=1)] = 2
+    heartbeat_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
+    prefecture: PrefectureIdentity = PrefectureIdentity()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_refuse_insecure_production(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'qualipref.sqlite'}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+        if not self.result_backend_url:
+            self.result_backend_url = _result_backend_for(self.broker_url, self.data_dir)
+        if self.environment is Environment.PRODUCTION:
+            self._refuse_default_secrets()
+        return self
+
+    def _refuse_default_secrets(self) -> None:
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "QUALIPREF_SECRET_KEY must be set to a secret of your own in production "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("QUALIPREF_SECRET_KEY must be at least 32 characters in production")
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The préfecture's time zone, in which days and deadlines are counted."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def file_store_dir(self) -> Path:
+        """Content-addressed store of raw messages, attachments and PDFs."""
+        return self.data_dir / "files"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where outgoing mail is written as .eml files when no SMTP relay is configured."""
+        return self.data_dir / "outbox"
+
+
+def _result_backend_for(broker_url: str, data_dir: Path) -> str:
+    """Keep task results next to the broker: the same Redis, or a SQLite file beside it."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    return f"db+sqlite:///{data_dir / 'celery-results.sqlite'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

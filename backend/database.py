@@ -1,0 +1,81 @@
+"""Database engine and sessions: the request (or the task) owns the transaction."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from backend.config import get_settings
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def create_db_engine(database_url: str, *, echo: bool = False) -> Engine:
+    """An engine for PostgreSQL or SQLite, with SQLite made safe for several processes."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    _make_sqlite_transactions_immediate(engine)
+    return engine
+
+
+def _make_sqlite_transactions_immediate(engine: Engine) -> None:
+    """Take SQLite's write lock at BEGIN, so concurrent writers wait instead of failing.
+
+    pysqlite's own transaction handling defers BEGIN and a deferred transaction that reads
+    then writes gets SQLITE_BUSY without waiting when another process wrote meanwhile; the
+    API, the workers and the CLI all write to the same file.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """The process-wide engine built from the settings."""
+    return create_db_engine(get_settings().database_url)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session whose transaction commits when the block ends and rolls back on error."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI dependency: one transaction per request, committed before the response."""
+    with session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,0 +1,26 @@
+"""The FastAPI application: `qualipref serve`, or `uvicorn --factory backend.main:create_app`."""
+
+from fastapi import FastAPI
+
+from backend import __version__
+from backend.api import api_router
+from backend.config import get_settings
+from backend.health.router import router as health_router
+
+
+def create_app() -> FastAPI:
+    """Build the application; settings are validated first, so a bad setup never starts."""
+    settings = get_settings()
+    app = FastAPI(
+        title="Qualipref",
+        version=__version__,
+        description=(
+            "Suivi des courriels, courriers et réclamations d'une préfecture "
+            f"({settings.prefecture.name}) et des délais de réponse Qual-e-pref."
+        ),
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.include_router(health_router)
+    app.include_router(api_router)
+    return app

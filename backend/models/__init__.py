@@ -1,0 +1,58 @@
+"""All tables, in one package so that relations never make import cycles."""
+
+from sqlmodel import SQLModel
+
+# Stable constraint names on PostgreSQL and SQLite, so migrations can name what they alter.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from backend.models.audit import AuditEvent  # noqa: E402
+from backend.models.cases import (  # noqa: E402
+    AnswerChannel,
+    Case,
+    CaseChannel,
+    CaseKind,
+    CaseReferenceCounter,
+    CaseStatus,
+    WaitingPeriod,
+)
+from backend.models.letters import Letter, LetterDelivery  # noqa: E402
+from backend.models.mailboxes import ImapTls, Mailbox, MailboxKind, MailboxSyncState  # noqa: E402
+from backend.models.messages import Attachment, Message, MessageDirection  # noqa: E402
+from backend.models.outbox import OutboxEmail, OutboxPurpose, OutboxStatus  # noqa: E402
+from backend.models.users import Service, ServiceMembership, User, UserRole  # noqa: E402
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AnswerChannel",
+    "Attachment",
+    "AuditEvent",
+    "Case",
+    "CaseChannel",
+    "CaseKind",
+    "CaseReferenceCounter",
+    "CaseStatus",
+    "ImapTls",
+    "Letter",
+    "LetterDelivery",
+    "Mailbox",
+    "MailboxKind",
+    "MailboxSyncState",
+    "Message",
+    "MessageDirection",
+    "OutboxEmail",
+    "OutboxPurpose",
+    "OutboxStatus",
+    "Service",
+    "ServiceMembership",
+    "User",
+    "UserRole",
+    "WaitingPeriod",
+    "metadata",
+]

@@ -1,0 +1,114 @@
+"""Cases (one correspondence or complaint, whatever its channel), their waiting periods and
+the counters their references are drawn from."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from backend.models.fields import enum_field, foreign_key, text_field, timestamp_field
+
+
+class CaseChannel(StrEnum):
+    """How the correspondence reached the préfecture."""
+
+    EMAIL = "email"
+    PAPER = "paper"
+    SUGGESTION_BOX = "suggestion_box"
+
+
+class CaseKind(StrEnum):
+    """What the citizen asks for; complaints have their own delay target."""
+
+    INFORMATION_REQUEST = "information_request"
+    COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
+    RESIDENCE = "residence"
+    OTHER = "other"
+
+
+class CaseStatus(StrEnum):
+    """Where the case stands in its lifecycle."""
+
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_CITIZEN = "waiting_citizen"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class AnswerChannel(StrEnum):
+    """How the first substantive answer was given."""
+
+    EMAIL = "email"
+    LETTER = "letter"
+    PHONE = "phone"
+    POST = "post"
+    IN_PERSON = "in_person"
+
+
+class Case(SQLModel, table=True):
+    """One correspondence or complaint, with every timestamp the delay indicators need."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_status_due_date", "status", "due_date"),
+        sa.Index("ix_cases_answered_at_channel_kind", "answered_at", "channel", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=40, unique=True)
+    channel: CaseChannel = enum_field(CaseChannel, default=CaseChannel.EMAIL)
+    kind: CaseKind = enum_field(CaseKind, default=CaseKind.OTHER)
+    # Proposed by the keyword rules, confirmed or not by an agent.
+    suggested_kind: CaseKind | None = enum_field(CaseKind)
+    status: CaseStatus = enum_field(CaseStatus, default=CaseStatus.NEW)
+    mailbox_id: int | None = foreign_key("mailboxes.id")
+    service_id: int | None = foreign_key("services.id")
+    assignee_id: int | None = foreign_key("users.id")
+    subject: str = text_field(nullable=False)
+    sender_name: str | None = Field(default=None, max_length=320)
+    sender_email: str | None = Field(default=None, max_length=320, index=True)
+    sender_postal_address: str | None = text_field()
+    # Legal start of every delay: IMAP INTERNALDATE, else Date, else ingestion; stamp on paper.
+    received_at: datetime = timestamp_field(nullable=False, index=True)
+    registered_at: datetime = timestamp_field(now=True)
+    acknowledged_at: datetime | None = timestamp_field()
+    acknowledgement_skip_reason: str | None = Field(default=None, max_length=200)
+    holding_reply_at: datetime | None = timestamp_field()
+    holding_reply_delay_days: int | None = None
+    # First substantive answer; an automatic acknowledgement never is one.
+    answered_at: datetime | None = timestamp_field()
+    answer_channel: AnswerChannel | None = enum_field(AnswerChannel)
+    closed_at: datetime | None = timestamp_field()
+    due_date: date | None = Field(default=None)
+    needs_attention: bool = False
+    attention_reason: str | None = text_field()
+    merged_into_id: int | None = foreign_key("cases.id")
+    # Optimistic concurrency: two agents never silently overwrite each other.
+    version: int = 1
+    updated_at: datetime = timestamp_field(now=True)
+
+
+class WaitingPeriod(SQLModel, table=True):
+    """An interval during which the case waits for the citizen (missing documents)."""
+
+    __tablename__ = "waiting_periods"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = foreign_key("cases.id", nullable=False)
+    started_at: datetime = timestamp_field(nullable=False)
+    ended_at: datetime | None = timestamp_field()
+    reason: str = Field(default="missing_documents", max_length=64)
+
+
+class CaseReferenceCounter(SQLModel, table=True):
+    """The last case number given, per reference prefix and year."""
+
+    __tablename__ = "case_reference_counters"
+
+    prefix: str = Field(primary_key=True, max_length=32)
+    year: int = Field(primary_key=True)
+    last_number: int = 0

@@ -1,0 +1,36 @@
+"""Standard letters generated on a case from a template."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from backend.models.fields import enum_field, foreign_key, json_field, timestamp_field
+
+
+class LetterDelivery(StrEnum):
+    """How a letter reached the citizen."""
+
+    EMAIL = "email"
+    POST = "post"
+
+
+class Letter(SQLModel, table=True):
+    """A letter rendered from a template version with its variables, kept as PDF."""
+
+    __tablename__ = "letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = foreign_key("cases.id", nullable=False)
+    template_name: str = Field(max_length=100)
+    # sha256 of the template files used, so a letter can be traced to its exact wording.
+    template_version: str = Field(max_length=64)
+    variables: dict[str, Any] = json_field(default_factory=dict)
+    created_by_id: int | None = foreign_key("users.id", index=False)
+    created_at: datetime = timestamp_field(now=True)
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    pdf_size: int | None = None
+    delivery: LetterDelivery | None = enum_field(LetterDelivery)
+    sent_at: datetime | None = timestamp_field()
+    outbox_email_id: int | None = foreign_key("outbox_emails.id", index=False)

@@ -1,0 +1,61 @@
+"""Users, the services they belong to, and their roles."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from backend.models.fields import enum_field, text_field, timestamp_field
+
+
+class UserRole(StrEnum):
+    """What a user may do; visibility of cases comes from service membership."""
+
+    AGENT = "agent"
+    SERVICE_HEAD = "service_head"
+    QUALITY_MANAGER = "quality_manager"
+    ADMIN = "admin"
+
+
+class Service(SQLModel, table=True):
+    """A service of the préfecture (bureau du séjour, accueil, ...) that owns mailboxes and cases."""
+
+    __tablename__ = "services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    postal_address: str | None = text_field()
+    created_at: datetime = timestamp_field(now=True)
+
+
+class User(SQLModel, table=True):
+    """An agent, service head, quality manager or administrator."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    # Printed on correspondence with the name (CRPA L111-2), e.g. "Cheffe du bureau du séjour".
+    title: str | None = Field(default=None, max_length=200)
+    role: UserRole = enum_field(UserRole, default=UserRole.AGENT)
+    password_hash: str | None = Field(default=None, max_length=255)
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True)
+    is_active: bool = True
+    failed_login_count: int = 0
+    locked_until: datetime | None = timestamp_field()
+    last_login_at: datetime | None = timestamp_field()
+    created_at: datetime = timestamp_field(now=True)
+
+
+class ServiceMembership(SQLModel, table=True):
+    """A user belongs to a service: they see its mailboxes and cases."""
+
+    __tablename__ = "service_memberships"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    service_id: int = Field(foreign_key="services.id", primary_key=True, index=True)

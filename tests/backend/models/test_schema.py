@@ -1,0 +1,169 @@
+"""The schema: migrations match the tables, on SQLite and PostgreSQL, and forbid duplicates."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from backend.models import Case, Mailbox, Message, metadata
+from tests.fixtures.database import empty_postgres_database, empty_sqlite_database
+from tests.fixtures.environment import RUN_ID
+
+APPLICATION_TABLES = {
+    "attachments",
+    "audit_events",
+    "case_reference_counters",
+    "cases",
+    "letters",
+    "mailbox_sync_states",
+    "mailboxes",
+    "messages",
+    "outbox_emails",
+    "service_memberships",
+    "services",
+    "users",
+    "waiting_periods",
+}
+
+
+def _qualipref_db_upgrade(database_url: str, data_dir: Path) -> None:
+    environment = {**os.environ, "QUALIPREF_DATABASE_URL": database_url,
+                   "QUALIPREF_DATA_DIR": str(data_dir)}
+    subprocess.run(
+        [sys.executable, "-m", "backend.cli", "db", "upgrade"],
+        env=environment, check=True, capture_output=True, timeout=120,
+    )
+
+
+def _schema_of(database_url: str) -> dict[str, dict[str, object]]:
+    """Tables -> columns, unique constraints and indexes, in a dialect-neutral form."""
+    engine = sa.create_engine(database_url)
+    inspector = sa.inspect(engine)
+    schema: dict[str, dict[str, object]] = {}
+    for table in inspector.get_table_names():
+        schema[table] = {
+            "columns": sorted(
+                (column["name"], column["nullable"]) for column in inspector.get_columns(table)
+            ),
+            "unique": sorted(
+                tuple(constraint["column_names"])
+                for constraint in inspector.get_unique_constraints(table)
+            ),
+            "indexes": sorted(
+                (index["name"], tuple(index["column_names"]))
+                for index in inspector.get_indexes(table)
+                if "duplicates_constraint" not in index  # PostgreSQL's index behind a UNIQUE
+            ),
+        }
+    engine.dispose()
+    return schema
+
+
+def test_db_upgrade_gives_identical_schemas_on_postgresql_and_sqlite(tmp_path: Path) -> None:
+    with (
+        empty_postgres_database(f"qualipref_schema_{RUN_ID}") as postgres_url,
+        empty_sqlite_database(tmp_path / "sqlite") as sqlite_url,
+    ):
+        _qualipref_db_upgrade(postgres_url, tmp_path)
+        _qualipref_db_upgrade(sqlite_url, tmp_path)
+        postgres_schema = _schema_of(postgres_url)
+        sqlite_schema = _schema_of(sqlite_url)
+
+    assert set(postgres_schema) == APPLICATION_TABLES | {"alembic_version"}
+    assert postgres_schema == sqlite_schema
+
+
+def test_migrations_match_the_tables(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+
+    assert differences == [], f"a migration is missing: {differences}"
+
+
+def _mailbox(session: Session) -> Mailbox:
+    mailbox = Mailbox(
+        slug="contact", address="prefecture@gers.gouv.fr", imap_host="127.0.0.1",
+        imap_username="contact", password_env="CONTACT_IMAP_PASSWORD",
+        start_date=date(2026, 1, 1),
+    )
+    session.add(mailbox)
+    session.flush()
+    return mailbox
+
+
+def _case(session: Session, reference: str) -> Case:
+    case = Case(reference=reference, subject="Demande", received_at=datetime.now(UTC))
+    session.add(case)
+    session.flush()
+    return case
+
+
+def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str) -> Message:
+    assert case.id is not None and mailbox.id is not None
+    return Message(
+        case_id=case.id, mailbox_id=mailbox.id, imap_folder="INBOX", imap_uidvalidity=1700000000,
+        imap_uid=uid, rfc_message_id=rfc_message_id, subject="Demande", body_text="Bonjour",
+        received_at=datetime.now(UTC),
+    )
+
+
+def test_the_same_imap_message_cannot_be_logged_twice(session: Session) -> None:
+    mailbox = _mailbox(session)
+    case = _case(session, "GERS-2026-000001")
+    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="a@example.org"))
+    session.flush()
+
+    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="b@example.org"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_the_same_message_id_cannot_be_logged_twice_in_a_mailbox(session: Session) -> None:
+    mailbox = _mailbox(session)
+    case = _case(session, "GERS-2026-000001")
+    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="same@example.org"))
+    session.flush()
+
+    session.add(_imap_message(case, mailbox, uid=8, rfc_message_id="same@example.org"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_case_references_are_unique(session: Session) -> None:
+    _case(session, "GERS-2026-000001")
+
+    with pytest.raises(IntegrityError):
+        _case(session, "GERS-2026-000001")
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(session: Session) -> None:
+    paris_summer = timezone(timedelta(hours=2))
+    received = datetime(2026, 7, 14, 9, 30, tzinfo=paris_summer)
+    case = Case(reference="GERS-2026-000002", subject="Courrier", received_at=received)
+    session.add(case)
+    session.flush()
+    session.expire_all()
+
+    loaded = session.get(Case, case.id)
+
+    assert loaded is not None
+    assert loaded.received_at == received
+    assert loaded.received_at.tzinfo is not None
+    assert loaded.received_at.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(session: Session) -> None:
+    session.add(Case(reference="GERS-2026-000003", subject="x", received_at=datetime(2026, 1, 5)))
+
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        session.flush()

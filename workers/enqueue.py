@@ -1,0 +1,31 @@
+"""Enqueue Celery tasks only once the transaction that created their rows has committed."""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+_PENDING_TASKS_KEY = "qualipref_pending_tasks"
+
+def enqueue_after_commit(session: Session, *, task_name: str, kwargs: dict[str, Any]) -> None:
+    """Send the task when this session commits; drop it if the session rolls back.
+
+    A task sent before the commit could run before its rows are visible, or for rows
+    that a rollback then removed.
+    """
+    session.info.setdefault(_PENDING_TASKS_KEY, []).append((task_name, kwargs))
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_tasks(session: Session) -> None:
+    pending: list[tuple[str, dict[str, Any]]] = session.info.pop(_PENDING_TASKS_KEY, [])
+    if not pending:
+        return
+    from workers.app import celery_app  # the worker's app imports the backend, not vice versa
+
+    for task_name, kwargs in pending:
+        celery_app.send_task(task_name, kwargs=kwargs)
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_tasks(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:  # the whole unit of work is undone
+        session.info.pop(_PENDING_TASKS_KEY, None)
