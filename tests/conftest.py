@@ -8,6 +8,6 @@ configure_test_environment()
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.celery",
-    # "tests.fixtures.dovecot",
-    # "tests.fixtures.smtp",
+    "tests.fixtures.dovecot",
+    "tests.fixtures.smtp",
 ]

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 _PENDING_TASKS_KEY = "qualipref_pending_tasks"
 
+
 def enqueue_after_commit(session: Session, *, task_name: str, kwargs: dict[str, Any]) -> None:
     """Send the task when this session commits; drop it if the session rolls back.
 
@@ -14,6 +15,7 @@ def enqueue_after_commit(session: Session, *, task_name: str, kwargs: dict[str, 
     that a rollback then removed.
     """
     session.info.setdefault(_PENDING_TASKS_KEY, []).append((task_name, kwargs))
+
 
 @event.listens_for(Session, "after_commit")
 def _send_pending_tasks(session: Session) -> None:
@@ -24,6 +26,7 @@ def _send_pending_tasks(session: Session) -> None:
 
     for task_name, kwargs in pending:
         celery_app.send_task(task_name, kwargs=kwargs)
+
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_tasks(session: Session, previous_transaction: SessionTransaction) -> None:

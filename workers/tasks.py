@@ -19,6 +19,10 @@ def ping() -> str:
 @shared_task(name="qualipref.heartbeat")
 def heartbeat() -> dict[str, str | int]:
     """Log that beat and a worker are alive, with where and when."""
-    beat = {"host": socket.gethostname(), "pid": os.getpid(), "at": datetime.now(UTC).isoformat()}
+    beat: dict[str, str | int] = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "at": datetime.now(UTC).isoformat(),
+    }
     logger.info("heartbeat from %(host)s pid %(pid)s at %(at)s", beat)
     return beat

@@ -30,12 +30,16 @@ def allocate_case_reference(session: Session, *, prefix: str, year: int) -> Case
     queue behind it, and a rolled-back transaction gives its number back, so the numbers
     that reach the database are consecutive.
     """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     table = CaseReferenceCounter.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"case references need PostgreSQL or SQLite, not {dialect}")
     statement = (
-        insert(table)
-        .values(prefix=prefix, year=year, last_number=1)
+        insert.values(prefix=prefix, year=year, last_number=1)
         .on_conflict_do_update(
             index_elements=[table.c.prefix, table.c.year],
             set_={"last_number": table.c.last_number + 1},
@@ -44,4 +48,3 @@ def allocate_case_reference(session: Session, *, prefix: str, year: int) -> Case
     )
     number = session.execute(statement).scalar_one()
     return CaseReference(prefix=prefix, year=year, number=number)
-

@@ -5,7 +5,9 @@ import typer
 from backend.config import get_settings
 from backend.migrations import create_revision, upgrade_database
 
-db_app = typer.Typer(help="Schéma de la base de données (migrations Alembic).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Schéma de la base de données (migrations Alembic).", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade", help="Appliquer les migrations jusqu'à REVISION.")
@@ -18,6 +20,8 @@ def upgrade(
 
 
 @db_app.command("revision", help="Écrire une migration à partir des tables (développeurs).")
-def revision(message: str = typer.Option(..., "--message", "-m", help="Objet de la migration.")) -> None:
+def revision(
+    message: str = typer.Option(..., "--message", "-m", help="Objet de la migration."),
+) -> None:
     """Write a new migration from the difference between the tables and the database."""
     create_revision(database_url=get_settings().database_url, message=message)

@@ -78,8 +78,7 @@ def run() -> None:
         "worker": _start_child("worker", "--beat"),
     }
     typer.echo(
-        f"Qualipref démarré : http://{settings.api_host}:{settings.api_port}/ "
-        "(Ctrl-C pour arrêter)"
+        f"Qualipref démarré : http://{settings.api_host}:{settings.api_port}/ (Ctrl-C pour arrêter)"
     )
     exit_code = _supervise(children)
     raise typer.Exit(exit_code)
@@ -103,7 +102,9 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
     dead_child = None
     while not stop_requested and dead_child is None:
         time.sleep(SUPERVISOR_POLL_SECONDS)
-        dead_child = next((name for name, child in children.items() if child.poll() is not None), None)
+        dead_child = next(
+            (name for name, child in children.items() if child.poll() is not None), None
+        )
     if dead_child is not None:
         typer.echo(f"Le processus {dead_child} s'est arrêté : arrêt des autres.", err=True)
     _stop_children(children)

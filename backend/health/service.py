@@ -2,16 +2,26 @@
 
 from collections.abc import Callable
 
-from kombu import Connection
-from sqlalchemy import Engine, text
+from kombu.connection import Connection
+from sqlalchemy import Engine
 
 CHECK_TIMEOUT_SECONDS = 3.0
 
 
 def check_database(engine: Engine) -> None:
-    """Raise unless the database answers a trivial query."""
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    """Raise unless the database answers a trivial query.
+
+    Through the driver's connection: the probe must not open a transaction, which on SQLite
+    would take the write lock (see backend.database) and wait behind a long writer.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    finally:
+        connection.close()
 
 
 def check_broker(broker_url: str) -> None:

@@ -27,6 +27,4 @@ def upgrade_database(*, database_url: str, revision: str = "head") -> None:
 
 def create_revision(*, database_url: str, message: str) -> None:
     """Write a new migration from the difference between the tables and the database."""
-    command.revision(
-        alembic_config(database_url=database_url), message=message, autogenerate=True
-    )
+    command.revision(alembic_config(database_url=database_url), message=message, autogenerate=True)

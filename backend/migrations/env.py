@@ -1,6 +1,6 @@
 """Alembic environment: runs migrations on the URL given by backend.migrations.alembic_config."""
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
@@ -11,7 +11,7 @@ from backend.models import metadata
 from backend.models.types import UTCDateTime
 
 
-def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our column types as plain SQLAlchemy ones, so migrations never import app code."""
     if type_ != "type":
         return False

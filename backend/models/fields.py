@@ -44,5 +44,3 @@ def foreign_key(target: str, *, nullable: bool = True, index: bool = True) -> An
 def big_integer_field(*, nullable: bool = True, default: int | None = None) -> Any:
     """A 64-bit integer (IMAP UIDs and UIDVALIDITY are unsigned 32-bit)."""
     return Field(default=default, sa_type=sa.BigInteger, nullable=nullable)
-
-

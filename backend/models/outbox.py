@@ -31,7 +31,9 @@ class OutboxEmail(SQLModel, table=True):
     """One e-mail to deliver, its exact MIME bytes in the file store."""
 
     __tablename__ = "outbox_emails"
-    __table_args__ = (sa.Index("ix_outbox_emails_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_emails_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = foreign_key("cases.id")

@@ -18,7 +18,7 @@ class UserRole(StrEnum):
 
 
 class Service(SQLModel, table=True):
-    """A service of the préfecture (bureau du séjour, accueil, ...) that owns mailboxes and cases."""
+    """A service of the préfecture (bureau du séjour, accueil...) owning mailboxes and cases."""
 
     __tablename__ = "services"
 

@@ -33,7 +33,9 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
 
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / ".env").write_text("QUALIPREF_SMTP_URL=smtp://relay.example:587\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        "QUALIPREF_SMTP_URL=smtp://relay.example:587\n", encoding="utf-8"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("QUALIPREF_SMTP_URL", raising=False)
 
@@ -70,6 +72,8 @@ def test_unknown_time_zone_is_a_clear_error() -> None:
     ],
 )
 def test_case_reference_prefix(department_name: str, reference_prefix: str, expected: str) -> None:
-    identity = PrefectureIdentity(department_name=department_name, reference_prefix=reference_prefix)
+    identity = PrefectureIdentity(
+        department_name=department_name, reference_prefix=reference_prefix
+    )
 
     assert identity.case_reference_prefix == expected

@@ -36,11 +36,17 @@ APPLICATION_TABLES = {
 
 
 def _qualipref_db_upgrade(database_url: str, data_dir: Path) -> None:
-    environment = {**os.environ, "QUALIPREF_DATABASE_URL": database_url,
-                   "QUALIPREF_DATA_DIR": str(data_dir)}
+    environment = {
+        **os.environ,
+        "QUALIPREF_DATABASE_URL": database_url,
+        "QUALIPREF_DATA_DIR": str(data_dir),
+    }
     subprocess.run(
         [sys.executable, "-m", "backend.cli", "db", "upgrade"],
-        env=environment, check=True, capture_output=True, timeout=120,
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -92,8 +98,11 @@ def test_migrations_match_the_tables(engine: Engine) -> None:
 
 def _mailbox(session: Session) -> Mailbox:
     mailbox = Mailbox(
-        slug="contact", address="prefecture@gers.gouv.fr", imap_host="127.0.0.1",
-        imap_username="contact", password_env="CONTACT_IMAP_PASSWORD",
+        slug="contact",
+        address="prefecture@gers.gouv.fr",
+        imap_host="127.0.0.1",
+        imap_username="contact",
+        password_env="CONTACT_IMAP_PASSWORD",
         start_date=date(2026, 1, 1),
     )
     session.add(mailbox)
@@ -109,10 +118,17 @@ def _case(session: Session, reference: str) -> Case:
 
 
 def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str) -> Message:
-    assert case.id is not None and mailbox.id is not None
+    assert case.id is not None
+    assert mailbox.id is not None
     return Message(
-        case_id=case.id, mailbox_id=mailbox.id, imap_folder="INBOX", imap_uidvalidity=1700000000,
-        imap_uid=uid, rfc_message_id=rfc_message_id, subject="Demande", body_text="Bonjour",
+        case_id=case.id,
+        mailbox_id=mailbox.id,
+        imap_folder="INBOX",
+        imap_uidvalidity=1700000000,
+        imap_uid=uid,
+        rfc_message_id=rfc_message_id,
+        subject="Demande",
+        body_text="Bonjour",
         received_at=datetime.now(UTC),
     )
 

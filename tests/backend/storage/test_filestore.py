@@ -1,0 +1,54 @@
+"""The file store keeps every byte, once, under its sha256, and never shows half a file."""
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from backend.storage.filestore import FileNotInStoreError, FileStore
+
+
+def test_stored_bytes_read_back_identical_under_their_digest(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "files")
+    content = "Objet : titre de séjour\r\n".encode() * 1000
+
+    stored = store.put_bytes(content)
+
+    assert stored.sha256 == hashlib.sha256(content).hexdigest()
+    assert stored.size == len(content)
+    assert store.read_bytes(stored.sha256) == content
+    assert store.path_for(stored.sha256).parent.parent.name == stored.sha256[:2]
+
+
+def test_stream_larger_than_a_chunk_is_stored_whole(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    content = bytes(range(256)) * 20_000  # about 5 MB, several chunks
+
+    stored = store.put_stream(io.BytesIO(content))
+
+    with store.open(stored.sha256) as handle:
+        assert handle.read() == content
+    assert stored.size == len(content)
+
+
+def test_same_content_is_stored_once_and_no_temporary_file_remains(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+
+    first = store.put_bytes(b"%PDF-1.7 lettre")
+    second = store.put_stream(io.BytesIO(b"%PDF-1.7 lettre"))
+
+    assert first == second
+    stored_files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert stored_files == [store.path_for(first.sha256)]
+
+
+def test_missing_file_and_malformed_digest_are_clear_errors(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    absent = hashlib.sha256(b"absent").hexdigest()
+
+    assert not store.exists(absent)
+    with pytest.raises(FileNotInStoreError):
+        store.read_bytes(absent)
+    with pytest.raises(ValueError, match="sha256"):
+        store.path_for("../../etc/passwd")
