@@ -1,0 +1,27 @@
+# Qualipref's production image: the same image runs the API, the workers, beat and migrations.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    QUALIPREF_DATA_DIR=/var/lib/qualipref
+
+RUN groupadd --system qualipref \
+    && useradd --system --gid qualipref --home-dir /var/lib/qualipref --create-home qualipref
+
+WORKDIR /opt/qualipref
+# Dependencies first, at the tested versions, so code changes reuse this layer.
+COPY constraints.txt pyproject.toml README.md ./
+RUN mkdir backend workers && touch backend/__init__.py workers/__init__.py \
+    && pip install -c constraints.txt . \
+    && pip uninstall -y qualipref
+COPY backend ./backend
+COPY workers ./workers
+COPY letter_templates ./letter_templates
+RUN pip install --no-deps -c constraints.txt .
+
+USER qualipref
+VOLUME ["/var/lib/qualipref"]
+EXPOSE 8000
+CMD ["qualipref", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,61 @@
+# Qualipref: `make run` starts the embedded system, `make test` runs every check.
+# Only Python 3.11+ with venv and pip is assumed: the targets build .venv themselves.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# Debian packages the tests need (a real IMAP server); later features add theirs here.
+SYSTEM_PACKAGES := dovecot-imapd
+
+.PHONY: run test lint pytest install install-dev system-deps constraints clean
+
+run: $(VENV)/.installed-run
+	$(BIN)/qualipref run
+
+test: $(VENV)/.installed-dev system-deps lint pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The whole suite once on SQLite (the embedded default) and once on PostgreSQL.
+pytest: $(VENV)/.installed-dev
+	QUALIPREF_TEST_DATABASE=sqlite $(BIN)/pytest
+	QUALIPREF_TEST_DATABASE=postgresql $(BIN)/pytest
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Qualipref needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(VENV)/.installed-run: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+# Installs missing Debian packages when run as root; otherwise says what to install.
+system-deps:
+	@missing="$$(for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || echo $$package; \
+	done)"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "Missing Debian packages: $$missing (run: sudo apt-get install $$missing)" >&2; exit 1; \
+	fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+constraints: $(VENV)/.installed-dev
+	{ echo "# Exact versions the project was last tested with: pip install -c constraints.txt -e '.[dev]'"; \
+	  echo "# Regenerate after changing dependencies: make constraints"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
