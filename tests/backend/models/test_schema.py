@@ -133,24 +133,20 @@ def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str
     )
 
 
-def test_the_same_imap_message_cannot_be_logged_twice(session: Session) -> None:
+@pytest.mark.parametrize(
+    ("second_uid", "second_message_id"),
+    [(7, "b@example.org"), (8, "a@example.org")],
+    ids=["same IMAP UID", "same Message-ID"],
+)
+def test_the_same_message_cannot_be_logged_twice_in_a_mailbox(
+    session: Session, second_uid: int, second_message_id: str
+) -> None:
     mailbox = _mailbox(session)
     case = _case(session, "GERS-2026-000001")
     session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="a@example.org"))
     session.flush()
 
-    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="b@example.org"))
-    with pytest.raises(IntegrityError):
-        session.flush()
-
-
-def test_the_same_message_id_cannot_be_logged_twice_in_a_mailbox(session: Session) -> None:
-    mailbox = _mailbox(session)
-    case = _case(session, "GERS-2026-000001")
-    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="same@example.org"))
-    session.flush()
-
-    session.add(_imap_message(case, mailbox, uid=8, rfc_message_id="same@example.org"))
+    session.add(_imap_message(case, mailbox, uid=second_uid, rfc_message_id=second_message_id))
     with pytest.raises(IntegrityError):
         session.flush()
 
