@@ -4,8 +4,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from backend import __version__
+from backend.mailboxes.router import router as mailboxes_router
 
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(mailboxes_router)
 
 
 class VersionPublic(BaseModel):

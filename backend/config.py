@@ -14,6 +14,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
 
 
+DEFAULT_COMPLAINT_KEYWORDS = (
+    "réclamation",
+    "réclame",
+    "plainte",
+    "mécontent",
+    "mécontentement",
+    "inadmissible",
+    "inacceptable",
+    "scandaleux",
+    "insatisfait",
+    "déplorable",
+    "dysfonctionnement",
+)
+
+
 class Environment(StrEnum):
     """Deployment mode: development allows the insecure defaults, production refuses them."""
 
@@ -79,6 +94,15 @@ class Settings(BaseSettings):
     worker_concurrency: Annotated[int, Field(ge=1)] = 2
     heartbeat_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
     prefecture: PrefectureIdentity = PrefectureIdentity()
+    # Mailbox polling: beat's interval, messages per fetch-and-commit batch, network timeout,
+    # how long a poller's lease lasts without renewal, and the longest backoff after failures.
+    poll_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    imap_batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    imap_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    poll_lease_seconds: Annotated[float, Field(gt=0)] = 600.0
+    poll_backoff_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # Words that make an incoming message a proposed complaint (matched without accents).
+    complaint_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_COMPLAINT_KEYWORDS))
 
     @field_validator("data_dir")
     @classmethod

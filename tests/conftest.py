@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.celery",
     "tests.fixtures.dovecot",
     "tests.fixtures.smtp",
+    "tests.fixtures.mailboxes",
 ]

@@ -12,4 +12,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "qualipref.heartbeat",
             "schedule": settings.heartbeat_interval_seconds,
         },
+        "poll-mailboxes": {
+            "task": "qualipref.poll_due_mailboxes",
+            "schedule": settings.poll_interval_seconds,
+        },
     }

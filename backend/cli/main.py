@@ -8,6 +8,7 @@ from backend import __version__
 from backend.cli import processes
 from backend.cli.database import db_app
 from backend.config import get_settings
+from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
 
 app = typer.Typer(
     name="qualipref",
@@ -16,6 +17,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(mailbox_app, name="mailbox")
+app.command("poll", help="Relever les boîtes aux lettres.")(poll)
+app.command("idle", help="Surveiller les boîtes en IMAP IDLE (nouveau courrier en secondes).")(idle)
+app.command("import", help="Importer l'historique d'une boîte (mbox, Maildir, .eml).")(import_mail)
 app.command("serve", help="Servir l'application web et l'API.")(processes.serve)
 app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode embarqué).")(
     processes.worker

@@ -48,8 +48,10 @@ class Mailbox(SQLModel, table=True):
     password_env: str = Field(max_length=128)
     folder: str = Field(default="INBOX", max_length=255)
     enabled: bool = True
-    # Mail received before this date is never imported nor acknowledged.
+    # Mail received before this date is not imported (or, when asked, imported without
+    # acknowledgement): connecting a mailbox never floods anyone.
     start_date: date
+    import_before_start_date: bool = False
     service_id: int | None = foreign_key("services.id")
     auto_reply: bool = True
     mark_seen: bool = False
@@ -59,6 +61,11 @@ class Mailbox(SQLModel, table=True):
     last_error: str | None = text_field()
     last_error_at: datetime | None = timestamp_field()
     consecutive_failures: int = 0
+    # After a failure the next periodic poll waits (exponential backoff).
+    next_poll_at: datetime | None = timestamp_field()
+    # A lease, not a lock: a poller that dies leaves it to expire instead of blocking forever.
+    poll_lease_owner: str | None = Field(default=None, max_length=128)
+    poll_lease_expires_at: datetime | None = timestamp_field()
     created_at: datetime = timestamp_field(now=True)
 
 

@@ -31,8 +31,9 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         # An IMAP message is logged once, whatever crashes and re-polls happen.
         sa.UniqueConstraint("mailbox_id", "imap_folder", "imap_uidvalidity", "imap_uid"),
-        # The same message re-sent or seen again after a UIDVALIDITY change is logged once.
-        sa.UniqueConstraint("mailbox_id", "rfc_message_id"),
+        # The same message re-delivered, copied, or seen again after a UIDVALIDITY change is
+        # logged once; distinct messages that reuse a Message-ID (broken senders) are all kept.
+        sa.UniqueConstraint("mailbox_id", "rfc_message_id", "fingerprint"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,8 @@ class Message(SQLModel, table=True):
     body_text: str = text_field(nullable=False)
     # Sanitised (nh3) HTML, never the citizen's raw HTML.
     body_html: str | None = text_field()
+    # sha256 of the message without its delivery trace headers (see backend.mail.parser).
+    fingerprint: str = Field(max_length=64)
     raw_sha256: str | None = Field(default=None, max_length=64)
     raw_size: int | None = None
     parse_defects: list[str] = json_field(default_factory=list)

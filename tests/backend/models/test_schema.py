@@ -117,7 +117,9 @@ def _case(session: Session, reference: str) -> Case:
     return case
 
 
-def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str) -> Message:
+def _imap_message(
+    case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str, fingerprint: str = "f1"
+) -> Message:
     assert case.id is not None
     assert mailbox.id is not None
     return Message(
@@ -127,6 +129,7 @@ def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str
         imap_uidvalidity=1700000000,
         imap_uid=uid,
         rfc_message_id=rfc_message_id,
+        fingerprint=fingerprint,
         subject="Demande",
         body_text="Bonjour",
         received_at=datetime.now(UTC),
@@ -136,7 +139,7 @@ def _imap_message(case: Case, mailbox: Mailbox, *, uid: int, rfc_message_id: str
 @pytest.mark.parametrize(
     ("second_uid", "second_message_id"),
     [(7, "b@example.org"), (8, "a@example.org")],
-    ids=["same IMAP UID", "same Message-ID"],
+    ids=["same IMAP UID", "same Message-ID and content"],
 )
 def test_the_same_message_cannot_be_logged_twice_in_a_mailbox(
     session: Session, second_uid: int, second_message_id: str
@@ -149,6 +152,17 @@ def test_the_same_message_cannot_be_logged_twice_in_a_mailbox(
     session.add(_imap_message(case, mailbox, uid=second_uid, rfc_message_id=second_message_id))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_distinct_messages_reusing_a_message_id_are_both_kept(session: Session) -> None:
+    mailbox = _mailbox(session)
+    case = _case(session, "GERS-2026-000001")
+    session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="a@example.org"))
+    session.add(
+        _imap_message(case, mailbox, uid=8, rfc_message_id="a@example.org", fingerprint="f2")
+    )
+
+    session.flush()
 
 
 def test_case_references_are_unique(session: Session) -> None:

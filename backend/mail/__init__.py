@@ -1,0 +1,1 @@
+"""The mail pipeline's pure parts: raw message bytes to typed values, without I/O."""

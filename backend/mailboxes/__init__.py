@@ -1,0 +1,1 @@
+"""Functional mailboxes: their settings, the IMAP adapter and the polling of new mail."""

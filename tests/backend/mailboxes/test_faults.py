@@ -1,0 +1,204 @@
+"""Crashes and outages never lose or duplicate a message: kill the poller, cut the database."""
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from backend.database import create_db_engine
+from backend.migrations import upgrade_database
+from backend.models import MailboxSyncState, Message
+from tests.fixtures.database import empty_postgres_database
+from tests.fixtures.environment import POSTGRES_ADMIN_URL, RUN_ID
+from tests.fixtures.mailboxes import MailboxFactory, PolledMailbox, citizen_mail
+
+MESSAGE_COUNT = 2000
+KILLS = 5
+LEASE_SECONDS = 3
+POLL_DEADLINE_SECONDS = 300
+
+
+def _poller_environment(**overrides: str) -> dict[str, str]:
+    """The test run's settings, with a short lease so a killed poller's expires quickly."""
+    return {
+        **os.environ,
+        "QUALIPREF_POLL_LEASE_SECONDS": str(LEASE_SECONDS),
+        "QUALIPREF_IMAP_BATCH_SIZE": "50",
+        "QUALIPREF_LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+
+
+def _start_poller(mailbox: PolledMailbox, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "backend.cli", "poll", "--once", "--mailbox", mailbox.slug]
+    return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+
+
+def _kill_at_random_points(
+    mailbox: PolledMailbox,
+    *,
+    engine: Engine,
+    environment: dict[str, str],
+    kills: int,
+    rng: random.Random,
+) -> int:
+    """Start pollers, SIGKILL each at a random moment after it committed a batch; kill count."""
+    killed = 0
+    for _ in range(kills):
+        before = _last_uid(engine, mailbox)
+        poller = _start_poller(mailbox, environment)
+        deadline = time.monotonic() + 60
+        while poller.poll() is None and _last_uid(engine, mailbox) == before:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))  # somewhere in a later batch: fetch, parse or commit
+        if poller.poll() is None:
+            poller.kill()
+            killed += 1
+        poller.wait()
+        time.sleep(LEASE_SECONDS + 0.5)  # a killed poller cannot give its lease back
+    return killed
+
+
+def _last_uid(engine: Engine, mailbox: PolledMailbox) -> int:
+    with Session(engine) as session:
+        state = session.exec(
+            select(MailboxSyncState).where(MailboxSyncState.mailbox_id == mailbox.id)
+        ).first()
+        return state.last_uid if state else -1
+
+
+def _poll_until_complete(mailbox: PolledMailbox, environment: dict[str, str]) -> None:
+    deadline = time.monotonic() + POLL_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        poller = _start_poller(mailbox, environment)
+        if poller.wait() == 0:
+            return
+        time.sleep(LEASE_SECONDS + 0.5)
+    raise AssertionError("the mailbox was never polled to the end")
+
+
+def _assert_logged_exactly_once(engine: Engine, mailbox: PolledMailbox) -> None:
+    with Session(engine) as session:
+        rows, distinct_ids = session.exec(
+            select(func.count(), func.count(sa.distinct(Message.rfc_message_id))).where(
+                Message.mailbox_id == mailbox.id
+            )
+        ).one()
+        state = session.exec(
+            select(MailboxSyncState).where(MailboxSyncState.mailbox_id == mailbox.id)
+        ).one()
+    assert (rows, distinct_ids) == (MESSAGE_COUNT, MESSAGE_COUNT)
+    assert state.last_uid == mailbox.highest_uid()
+
+
+def _fill(mailbox: PolledMailbox) -> None:
+    mailbox.append_many(
+        [
+            citizen_mail(subject=f"Demande n° {number}", body=f"Message {number}\n" * 20)
+            for number in range(MESSAGE_COUNT)
+        ]
+    )
+
+
+@pytest.mark.timeout(900)
+def test_killing_the_poller_at_random_points_loses_and_duplicates_nothing(
+    make_mailbox: MailboxFactory, engine: Engine
+) -> None:
+    mailbox = make_mailbox()
+    _fill(mailbox)
+    environment = _poller_environment()
+
+    killed = _kill_at_random_points(
+        mailbox, engine=engine, environment=environment, kills=KILLS, rng=random.Random(RUN_ID)
+    )
+    _poll_until_complete(mailbox, environment)
+
+    assert killed == KILLS, "the pollers finished before they could be killed"
+    _assert_logged_exactly_once(engine, mailbox)
+
+
+@pytest.mark.timeout(900)
+def test_killing_the_poller_during_a_uidvalidity_rescan_duplicates_nothing(
+    make_mailbox: MailboxFactory, engine: Engine
+) -> None:
+    mailbox = make_mailbox()
+    _fill(mailbox)
+    environment = _poller_environment()
+    _poll_until_complete(mailbox, environment)
+
+    mailbox.reset_uidvalidity()
+    killed = _kill_at_random_points(
+        mailbox, engine=engine, environment=environment, kills=2, rng=random.Random(RUN_ID)
+    )
+    _poll_until_complete(mailbox, environment)
+
+    assert killed == 2
+    _assert_logged_exactly_once(engine, mailbox)
+
+
+@pytest.fixture
+def own_postgres_database() -> Iterator[str]:
+    """A migrated PostgreSQL database for this test alone: its connections get cut."""
+    with empty_postgres_database(f"qualipref_faults_{RUN_ID}") as url:
+        upgrade_database(database_url=url)
+        yield url
+
+
+def _cut_connections_repeatedly(*, database: str, stop: threading.Event, cuts: list[int]) -> None:
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    rng = random.Random(RUN_ID)
+    try:
+        while not stop.wait(rng.uniform(0.3, 1.0)):
+            with admin.connect() as connection:
+                terminated = connection.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = :database AND pid <> pg_backend_pid()"
+                    ),
+                    {"database": database},
+                ).scalar_one()
+            cuts.append(int(terminated))
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.timeout(900)
+def test_cutting_the_database_connection_mid_batch_loses_and_duplicates_nothing(
+    own_postgres_database: str, make_mailbox: MailboxFactory
+) -> None:
+    engine = create_db_engine(own_postgres_database)
+    mailbox = make_mailbox(database=engine)
+    _fill(mailbox)
+    environment = _poller_environment(QUALIPREF_DATABASE_URL=own_postgres_database)
+    stop, cuts = threading.Event(), list[int]()
+    cutter = threading.Thread(
+        target=_cut_connections_repeatedly,
+        kwargs={"database": f"qualipref_faults_{RUN_ID}", "stop": stop, "cuts": cuts},
+    )
+
+    cutter.start()
+    try:
+        failed_runs = 0
+        for _ in range(KILLS):
+            poller = _start_poller(mailbox, environment)
+            failed_runs += poller.wait() != 0
+            time.sleep(LEASE_SECONDS + 0.5)
+    finally:
+        stop.set()
+        cutter.join()
+    _poll_until_complete(mailbox, environment)
+
+    assert sum(cuts) > 0, "no connection was cut"
+    assert failed_runs > 0, "no poll was interrupted by a cut"
+    _assert_logged_exactly_once(engine, mailbox)
+    engine.dispose()
