@@ -31,7 +31,7 @@ def measure(messages: Sequence[bytes], *, rounds: int) -> tuple[float, float]:
 
 
 def slowest(
-    names: Sequence[str], messages: Sequence[bytes], *, top: int
+    names: Sequence[str], *, messages: Sequence[bytes], top: int
 ) -> list[tuple[float, str]]:
     """The files that take longest to parse, in milliseconds."""
     timings = []
@@ -53,12 +53,15 @@ def main() -> None:
     corpus = [entry.path.read_bytes() for entry in entries]
     rate, throughput = measure(corpus, rounds=options.rounds)
     print(
-        f"corpus: {len(corpus)} files x {options.rounds}: {rate:,.0f} messages/s, {throughput:.1f} MB/s"
+        f"corpus: {len(corpus)} files x {options.rounds}: "
+        f"{rate:,.0f} messages/s, {throughput:.1f} MB/s"
     )
-    for milliseconds, name in slowest([e.relative for e in entries], corpus, top=options.top):
+    for milliseconds, name in slowest(
+        [e.relative for e in entries], messages=corpus, top=options.top
+    ):
         print(f"  {milliseconds:8.1f} ms  {name}")
     if options.generated:
-        from bench.mail_generator import generate_mails  # noqa: PLC0415 - only when asked
+        from bench.mail_generator import generate_mails  # only when asked
 
         generated = generate_mails(options.generated)
         rate, throughput = measure(generated, rounds=options.rounds)

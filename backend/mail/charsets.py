@@ -102,6 +102,9 @@ _ISO_2022_JP_ESCAPES = (
     (b"\x1b(J", "ascii"),
     (b"\x1b(I", "katakana"),
 )
+_NOT_CHARSETS = frozenset(
+    {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "mbcs", "oem"}
+)
 # Codecs whose 7-bit input still needs decoding.
 _NOT_ASCII_COMPATIBLE = ("utf-7", "utf-16", "utf-32", "iso2022", "hz")
 
@@ -132,17 +135,19 @@ def resolve_codec(charset: str) -> str | None:
     if charset in _ALIASES:
         return _ALIASES[charset] or None
     try:
-        return codecs.lookup(charset).name
-    except LookupError:
+        codec = codecs.lookup(charset)
+    except (LookupError, ValueError):
         return None
+    # Only charsets: not "base64", "idna", "unicode_escape" or "undefined" a sender declared.
+    return codec.name if codec._is_text_encoding and codec.name not in _NOT_CHARSETS else None
 
 
-def _decode_codec(data: bytes, codec: str) -> str | None:
+def _decode_codec(data: bytes, *, codec: str) -> str | None:
     """Strict decoding with a codec or one of the conversions Python lacks."""
     if codec == _ISO_2022_JP_CP932:
         converted = _iso_2022_jp_to_cp932(data)
-        return None if converted is None else _try_decode(converted, "cp932")
-    return _try_decode(data, codec)
+        return None if converted is None else _try_decode(converted, codec="cp932")
+    return _try_decode(data, codec=codec)
 
 
 def _iso_2022_jp_to_cp932(data: bytes) -> bytes | None:
@@ -158,7 +163,9 @@ def _iso_2022_jp_to_cp932(data: bytes) -> bytes | None:
         else:
             byte = data[index]
             if mode == "jis" and 0x21 <= byte <= 0x7E and index + 1 < len(data):
-                out += _jis_to_sjis(byte, data[index + 1])
+                if not 0x21 <= data[index + 1] <= 0x7E:
+                    return None
+                out += _jis_to_sjis(byte, second=data[index + 1])
                 index += 2
                 continue
             out.append(byte + 0x80 if mode == "katakana" and 0x21 <= byte <= 0x5F else byte)
@@ -166,7 +173,7 @@ def _iso_2022_jp_to_cp932(data: bytes) -> bytes | None:
     return bytes(out)
 
 
-def _jis_to_sjis(first: int, second: int) -> bytes:
+def _jis_to_sjis(first: int, *, second: int) -> bytes:
     """One JIS X 0208 character in Shift_JIS."""
     lead = ((first + 1) >> 1) + (0x70 if first <= 0x5E else 0xB0)
     trail = second + (0x1F if first % 2 else 0x7E)
@@ -175,13 +182,13 @@ def _jis_to_sjis(first: int, second: int) -> bytes:
     return bytes((lead, trail))
 
 
-def _try_decode(data: bytes, codec: str) -> str | None:
+def _try_decode(data: bytes, *, codec: str) -> str | None:
     """Strict decoding, None on failure."""
     if codec == "utf-16" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         codec = "utf-16-be"  # RFC 2781: big-endian without a byte order mark
     try:
         return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):
         return None
 
 
@@ -198,7 +205,7 @@ def decode_declared(data: bytes, *, charset: str | None, where: str) -> Decoded:
         defect = f"unknown charset {name} in {where}, decoded as {fallback.codec}"
         return Decoded(fallback.text, fallback.codec, defect)
     for candidate in (codec, *_VARIANTS.get(codec, ())):
-        text = _decode_codec(data, candidate)
+        text = _decode_codec(data, codec=candidate)
         if text is not None:
             alias = name in _ALIASES and name not in _SILENT_ALIASES
             note = f"charset {name} in {where} decoded as {candidate}" if alias else None
@@ -217,7 +224,7 @@ def _mixed(data: bytes) -> Decoded:
 
 def _utf8_or_cp1252(data: bytes) -> Decoded:
     """UTF-8 when valid, else UTF-8 where it is valid and Windows-1252 elsewhere: nothing lost."""
-    text = _try_decode(data, "utf-8")
+    text = _try_decode(data, codec="utf-8")
     if text is not None:
         return Decoded(text, "utf-8")
     return _mixed(data)
@@ -225,7 +232,7 @@ def _utf8_or_cp1252(data: bytes) -> Decoded:
 
 def decode_undeclared(data: bytes, *, hint: str | None, where: str) -> Decoded:
     """Guess the charset of undeclared 8-bit bytes: UTF-8, the message's charset, CJK, 1252."""
-    text = _try_decode(data, "utf-8")
+    text = _try_decode(data, codec="utf-8")
     if text is not None:
         return Decoded(text, "utf-8")  # RFC 6532 allows UTF-8 headers: no defect
     guessed = _guess(data, hint=hint)
@@ -238,14 +245,14 @@ def _guess(data: bytes, *, hint: str | None) -> Decoded:
     """The first plausible of the hinted charset, Shift_JIS, GB18030 and Windows-1252."""
     hinted = resolve_codec(normalise_charset(hint)) if hint else None
     if hinted and hinted not in {"ascii", "utf-8", "cp1252"}:
-        text = _decode_codec(data, hinted)
+        text = _decode_codec(data, codec=hinted)
         if text is not None:
             return Decoded(text, hinted)
-    text = _try_decode(data, "cp932")
+    text = _try_decode(data, codec="cp932")
     if text is not None and _KANA.search(text):
         return Decoded(text, "shift_jis")  # kana: Latin or Chinese text hardly ever decodes so
     if _looks_multibyte(data):
-        text = _try_decode(data, "gb18030")
+        text = _try_decode(data, codec="gb18030")
         if text is not None:
             return Decoded(text, "gb18030")
     return _mixed(data)

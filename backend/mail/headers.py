@@ -99,21 +99,21 @@ def decode_encoded_words(value: str, *, where: str, defects: Defects) -> str:
             continue  # left as written: it becomes part of the next literal text
         charset = match.group(1).split("*", 1)[0].lower()
         if between and (not pending_charset or not between.isspace()):
-            _flush(pieces, pending, charset=pending_charset, where=where, defects=defects)
+            _flush(pieces, pending=pending, charset=pending_charset, where=where, defects=defects)
             pending_charset = ""
             pieces.append(between)
         if charset != pending_charset:
-            _flush(pieces, pending, charset=pending_charset, where=where, defects=defects)
+            _flush(pieces, pending=pending, charset=pending_charset, where=where, defects=defects)
             pending_charset = charset
         pending += data
         position = match.end()
-    _flush(pieces, pending, charset=pending_charset, where=where, defects=defects)
+    _flush(pieces, pending=pending, charset=pending_charset, where=where, defects=defects)
     pieces.append(value[position:])
     return "".join(pieces)
 
 
 def _flush(
-    pieces: list[str], pending: bytearray, *, charset: str, where: str, defects: Defects
+    pieces: list[str], *, pending: bytearray, charset: str, where: str, defects: Defects
 ) -> None:
     """Decode the encoded-word bytes gathered so far into pieces, and empty them."""
     if not pending:

@@ -90,7 +90,9 @@ def _entity(data: bytes, *, default_type: str, depth: int, defects: Defects) -> 
     """One entity, its multipart body split into children."""
     fields, body = split_header(data, defects=defects)
     headers = {name.lower(): value for name, value in reversed(fields)}
-    content_type, params = _content_type(headers.get("content-type"), default_type, defects)
+    content_type, params = _content_type(
+        headers.get("content-type"), default_type=default_type, defects=defects
+    )
     node = MimeNode(
         fields=fields, headers=headers, content_type=content_type, params=params, body=body
     )
@@ -100,7 +102,7 @@ def _entity(data: bytes, *, default_type: str, depth: int, defects: Defects) -> 
 
 
 def _content_type(
-    value: str | None, default_type: str, defects: Defects
+    value: str | None, *, default_type: str, defects: Defects
 ) -> tuple[str, dict[str, str]]:
     """The type/subtype (text/plain when invalid, as RFC 2045 says) and the parameters."""
     if value is None:
@@ -119,7 +121,7 @@ def _split_multipart(node: MimeNode, *, depth: int, defects: Defects) -> None:
     if depth >= MAX_DEPTH:
         defects.add(f"MIME parts nested deeper than {MAX_DEPTH} levels kept as one part")
         return
-    segments, closed = _segments(node.body, boundary.encode("utf-8", "surrogateescape"))
+    segments, closed = _segments(node.body, boundary=boundary.encode("utf-8", "surrogateescape"))
     if segments is None:
         defects.add("multipart whose boundary never appears")
         return
@@ -133,7 +135,7 @@ def _split_multipart(node: MimeNode, *, depth: int, defects: Defects) -> None:
     node.body = b""
 
 
-def _segments(body: bytes, boundary: bytes) -> tuple[list[bytes] | None, bool]:
+def _segments(body: bytes, *, boundary: bytes) -> tuple[list[bytes] | None, bool]:
     """The parts between delimiter lines (None without any), and whether the close came."""
     delimiter = b"--" + boundary
     starts: list[int] = []

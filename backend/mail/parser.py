@@ -206,12 +206,12 @@ def _precedence(fields: _HeaderFields) -> str | None:
     return f"Precedence: {token}" if token in {"bulk", "list", "junk"} else None
 
 
-def _present(name: str, label: str) -> Callable[[_HeaderFields], str | None]:
+def _present(name: str, *, label: str) -> Callable[[_HeaderFields], str | None]:
     """A check that a field is present."""
     return lambda fields: label if fields.raw(name) is not None else None
 
 
-def _flag(name: str, label: str) -> Callable[[_HeaderFields], str | None]:
+def _flag(name: str, *, label: str) -> Callable[[_HeaderFields], str | None]:
     """A check that a field is present and not a negation."""
 
     def check(fields: _HeaderFields) -> str | None:
@@ -240,10 +240,10 @@ def _empty_return_path(fields: _HeaderFields) -> str | None:
 _MARKER_CHECKS: tuple[Callable[[_HeaderFields], str | None], ...] = (
     _auto_submitted,
     _precedence,
-    _present("list-id", "List-Id"),
-    _present("list-unsubscribe", "List-Unsubscribe"),
-    _flag("x-autoreply", "X-Autoreply"),
-    _flag("x-autorespond", "X-Autorespond"),
+    _present("list-id", label="List-Id"),
+    _present("list-unsubscribe", label="List-Unsubscribe"),
+    _flag("x-autoreply", label="X-Autoreply"),
+    _flag("x-autorespond", label="X-Autorespond"),
     _response_suppress,
     _empty_return_path,
 )

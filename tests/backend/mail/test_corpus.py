@@ -134,7 +134,7 @@ def test_from_subject_and_body_match_the_expectations(entry: CorpusEntry) -> Non
     """From, Subject and body text as the source project expects, or a listed difference."""
     expected = expected_values(entry.path)
     assert expected is not None
-    found = mismatches(parse_message(entry.path.read_bytes()), expected)
+    found = mismatches(parse_message(entry.path.read_bytes()), expected=expected)
     fields = {difference.split(":", 1)[0] for difference in found}
     listed, _reason = EXPECTED_DIFFERENCES.get(entry.relative, (frozenset(), ""))
     assert fields == listed, found

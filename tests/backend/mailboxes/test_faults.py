@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.database import create_db_engine
 from backend.migrations import upgrade_database
@@ -90,7 +90,7 @@ def _poll_until_complete(mailbox: PolledMailbox, environment: dict[str, str]) ->
 def _assert_logged_exactly_once(engine: Engine, mailbox: PolledMailbox) -> None:
     with Session(engine) as session:
         rows, distinct_ids = session.exec(
-            select(func.count(), func.count(sa.distinct(Message.rfc_message_id))).where(
+            select(func.count(), func.count(sa.distinct(col(Message.rfc_message_id)))).where(
                 Message.mailbox_id == mailbox.id
             )
         ).one()

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.database import session_scope
+from backend.mail.parser import ParsedMessage, parse_message
 from backend.mailboxes import polling
 from backend.mailboxes.polling import PollReport, poll_all_mailboxes, poll_mailbox
 from backend.mailboxes.service import take_poll_lease
@@ -196,12 +197,11 @@ def test_an_unparseable_message_is_kept_raw_and_flagged(
     mailbox = make_mailbox()
     mailbox.append(citizen_mail(subject="Illisible"))
     mailbox.append(citizen_mail(subject="Lisible"))
-    real_parse = polling.parse_message
 
-    def parse_failing_on_one(raw: bytes) -> object:
+    def parse_failing_on_one(raw: bytes) -> ParsedMessage:
         if b"Illisible" in raw:
             raise ValueError("structure MIME incompréhensible")
-        return real_parse(raw)
+        return parse_message(raw)
 
     monkeypatch.setattr(polling, "parse_message", parse_failing_on_one)
 
