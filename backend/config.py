@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     imap_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     poll_lease_seconds: Annotated[float, Field(gt=0)] = 600.0
     poll_backoff_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # Processes that parse and store a large backlog beside the poller (0: one per CPU,
+    # 1: none, all in the poller's own process).
+    ingest_processes: Annotated[int, Field(ge=0, le=64)] = 0
     # Words that make an incoming message a proposed complaint (matched without accents).
     complaint_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_COMPLAINT_KEYWORDS))
 

@@ -1,10 +1,10 @@
 """Database engine and sessions: the request (or the task) owns the transaction."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
@@ -14,6 +14,16 @@ from sqlmodel import Session
 from backend.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Values per IN (...) list: well under SQLite's 32,766 parameters and quick to plan.
+IN_LIST_SIZE = 1000
+
+T = TypeVar("T")
+
+
+def in_list_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """Slices of values small enough for one IN (...) list each."""
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield values[start : start + IN_LIST_SIZE]
 
 
 def create_db_engine(database_url: str, *, echo: bool = False) -> Engine:

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from backend.models import CaseKind, MailboxKind
 
@@ -15,6 +16,8 @@ DEFAULT_KIND_BY_MAILBOX = {
 # Keywords are looked for in the subject and the first part of the body only: a long thread
 # quoting an old complaint must not turn every later question into one.
 SCANNED_BODY_CHARACTERS = 5000
+# The marks NFKD splits off accented Latin letters.
+_COMBINING_MARKS = re.compile("[\u0300-\u036f]")
 
 
 def default_kind(mailbox_kind: MailboxKind) -> CaseKind:
@@ -24,15 +27,21 @@ def default_kind(mailbox_kind: MailboxKind) -> CaseKind:
 
 def suggest_complaint(*, subject: str, body: str, keywords: Iterable[str]) -> bool:
     """True when a complaint keyword starts a word of the subject or the body's beginning."""
-    text = _fold(f"{subject}\n{body[:SCANNED_BODY_CHARACTERS]}")
-    folded = [_fold(keyword) for keyword in keywords if keyword.strip()]
-    if not folded:
+    pattern = _keyword_pattern(tuple(keywords))
+    if pattern is None:
         return False
-    pattern = r"\b(?:" + "|".join(re.escape(keyword) for keyword in folded) + ")"
-    return re.search(pattern, text) is not None
+    return pattern.search(_fold(f"{subject}\n{body[:SCANNED_BODY_CHARACTERS]}")) is not None
+
+
+@lru_cache(maxsize=8)
+def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regular expression matching a word that starts with any keyword."""
+    folded = [_fold(keyword.strip()) for keyword in keywords if keyword.strip()]
+    if not folded:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(keyword) for keyword in folded) + ")")
 
 
 def _fold(text: str) -> str:
     """Lower case without accents: 'Réclamation' and 'reclamation' match alike."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))

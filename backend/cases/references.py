@@ -23,13 +23,23 @@ class CaseReference:
 
 
 def allocate_case_reference(session: Session, *, prefix: str, year: int) -> CaseReference:
-    """Take the next number of the year in the caller's transaction.
+    """Take the next number of the year in the caller's transaction."""
+    (reference,) = allocate_case_references(session, prefix=prefix, year=year, count=1)
+    return reference
 
-    A single INSERT ... ON CONFLICT DO UPDATE ... RETURNING increments the counter row and
+
+def allocate_case_references(
+    session: Session, *, prefix: str, year: int, count: int
+) -> list[CaseReference]:
+    """Take the next `count` consecutive numbers of the year in the caller's transaction.
+
+    A single INSERT ... ON CONFLICT DO UPDATE ... RETURNING advances the counter row and
     locks it until the transaction ends, on PostgreSQL and SQLite alike: concurrent callers
-    queue behind it, and a rolled-back transaction gives its number back, so the numbers
+    queue behind it, and a rolled-back transaction gives its numbers back, so the numbers
     that reach the database are consecutive.
     """
+    if count < 1:
+        raise ValueError(f"cannot allocate {count} case references")
     table = CaseReferenceCounter.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -39,12 +49,15 @@ def allocate_case_reference(session: Session, *, prefix: str, year: int) -> Case
     else:
         raise NotImplementedError(f"case references need PostgreSQL or SQLite, not {dialect}")
     statement = (
-        insert.values(prefix=prefix, year=year, last_number=1)
+        insert.values(prefix=prefix, year=year, last_number=count)
         .on_conflict_do_update(
             index_elements=[table.c.prefix, table.c.year],
-            set_={"last_number": table.c.last_number + 1},
+            set_={"last_number": table.c.last_number + count},
         )
         .returning(table.c.last_number)
     )
-    number = session.execute(statement).scalar_one()
-    return CaseReference(prefix=prefix, year=year, number=number)
+    last = session.execute(statement).scalar_one()
+    return [
+        CaseReference(prefix=prefix, year=year, number=number)
+        for number in range(last - count + 1, last + 1)
+    ]

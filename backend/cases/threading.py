@@ -1,10 +1,12 @@
 """Which case an incoming message belongs to: by Message-ID, then by reference in the subject."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from backend.database import in_list_chunks
 from backend.models import Case, Message, OutboxEmail
 
 # "[GERS-2026-000123]", as our acknowledgements and replies put it in the subject.
@@ -12,49 +14,90 @@ REFERENCE_IN_SUBJECT = re.compile(r"\[\s*([A-Z0-9][A-Z0-9-]*-\d{4}-\d{6})\s*\]")
 MAX_MERGE_HOPS = 20
 
 
-def find_thread_case(session: Session, *, message_ids: Sequence[str], subject: str) -> Case | None:
-    """The case this message continues, or None when it starts a new one."""
-    case_id = _case_id_by_message_ids(session, message_ids=message_ids)
-    if case_id is None:
-        case_id = _case_id_by_subject_reference(session, subject=subject)
-    if case_id is None:
-        return None
-    return _follow_merges(session, case_id=case_id)
+def references_in_subject(subject: str) -> list[str]:
+    """The case references a subject quotes between brackets."""
+    return REFERENCE_IN_SUBJECT.findall(subject.upper())
 
 
-def _case_id_by_message_ids(session: Session, *, message_ids: Sequence[str]) -> int | None:
-    """The case of the latest logged message, ours included, that this one answers."""
-    if not message_ids:
-        return None
-    logged = session.exec(
-        select(Message.case_id)
+@dataclass
+class KnownThreads:
+    """What the database knows about the Message-IDs and references a batch of messages cites.
+
+    Loaded with a few queries for a whole batch instead of several per message.
+    """
+
+    # Message-ID -> (row id, case id) of the latest logged message bearing it.
+    message_cases: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Message-ID -> (row id, case id) of the latest outbox e-mail bearing it.
+    outbox_cases: dict[str, tuple[int, int]] = field(default_factory=dict)
+    reference_cases: dict[str, int] = field(default_factory=dict)
+
+    def case_id_for(self, *, message_ids: Sequence[str], subject: str) -> int | None:
+        """The case of the latest message (then outbox e-mail) answered, else the quoted one."""
+        for known in (self.message_cases, self.outbox_cases):
+            matches = [known[message_id] for message_id in message_ids if message_id in known]
+            if matches:
+                return max(matches)[1]
+        by_reference = [
+            self.reference_cases[reference]
+            for reference in references_in_subject(subject)
+            if reference in self.reference_cases
+        ]
+        return max(by_reference, default=None)
+
+
+def load_known_threads(
+    session: Session, *, message_ids: Collection[str], subjects: Iterable[str]
+) -> KnownThreads:
+    """Look up, in one go, every Message-ID and subject reference a batch cites."""
+    known = KnownThreads()
+    for chunk in in_list_chunks(sorted(set(message_ids))):
+        known.message_cases.update(_latest_by_message_id(session, message_ids=chunk))
+        known.outbox_cases.update(_latest_outbox_by_message_id(session, message_ids=chunk))
+    references = sorted({ref for subject in subjects for ref in references_in_subject(subject)})
+    for chunk in in_list_chunks(references):
+        rows = session.exec(
+            select(Case.reference, Case.id).where(col(Case.reference).in_(chunk))
+        ).all()
+        known.reference_cases.update((reference, case_id) for reference, case_id in rows if case_id)
+    return known
+
+
+def _latest_by_message_id(
+    session: Session, *, message_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    latest = (
+        select(Message.rfc_message_id, func.max(Message.id).label("row_id"))
         .where(col(Message.rfc_message_id).in_(message_ids))
-        .order_by(col(Message.id).desc())
-        .limit(1)
-    ).first()
-    if logged is not None:
-        return logged
+        .group_by(col(Message.rfc_message_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(latest.c.rfc_message_id, latest.c.row_id, Message.case_id).join(
+            Message, col(Message.id) == latest.c.row_id
+        )
+    ).all()
+    return {message_id: (row_id, case_id) for message_id, row_id, case_id in rows}
+
+
+def _latest_outbox_by_message_id(
+    session: Session, *, message_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
     # Acknowledgements and letters are sent from the outbox and may have no message row.
-    return session.exec(
-        select(OutboxEmail.case_id)
+    rows = session.exec(
+        select(OutboxEmail.rfc_message_id, OutboxEmail.id, OutboxEmail.case_id)
         .where(col(OutboxEmail.rfc_message_id).in_(message_ids))
         .where(col(OutboxEmail.case_id).is_not(None))
-        .order_by(col(OutboxEmail.id).desc())
-        .limit(1)
-    ).first()
+    ).all()
+    latest: dict[str, tuple[int, int]] = {}
+    for message_id, row_id, case_id in rows:
+        if message_id and row_id is not None and case_id is not None:
+            latest[message_id] = max(latest.get(message_id, (0, 0)), (row_id, case_id))
+    return latest
 
 
-def _case_id_by_subject_reference(session: Session, *, subject: str) -> int | None:
-    references = REFERENCE_IN_SUBJECT.findall(subject.upper())
-    if not references:
-        return None
-    return session.exec(
-        select(Case.id).where(col(Case.reference).in_(references)).order_by(col(Case.id).desc())
-    ).first()
-
-
-def _follow_merges(session: Session, *, case_id: int) -> Case | None:
-    """A message for a case merged into another joins the surviving case."""
+def follow_merges(session: Session, *, case_id: int) -> Case | None:
+    """The case a message for this one joins: the surviving case when it was merged."""
     case = session.get(Case, case_id)
     for _ in range(MAX_MERGE_HOPS):
         if case is None or case.merged_into_id is None:

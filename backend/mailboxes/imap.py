@@ -5,7 +5,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -78,7 +78,7 @@ class ImapFolder:
             FetchedMessage(
                 uid=uid,
                 raw=bytes(response[uid].get(b"BODY[]") or b""),
-                internal_date=response[uid].get(b"INTERNALDATE"),
+                internal_date=_in_utc(response[uid].get(b"INTERNALDATE")),
             )
             for uid in sorted(response)
         ]
@@ -207,3 +207,10 @@ def _describe_session_error(settings: ImapSettings, error: Exception) -> str:
     if isinstance(error, TimeoutError | socket.timeout):
         return f"Le serveur {settings.host} a cessé de répondre ({settings.timeout_seconds:g} s)"
     return f"Erreur IMAP avec {settings.host} : {_server_text(error)}"
+
+
+def _in_utc(moment: datetime | None) -> datetime | None:
+    """The same instant in UTC: IMAPClient's own offset class cannot cross to another process."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from backend.cases.ingestion import IngestOutcome, log_incoming_message, prepare_incoming
+from backend.cases.ingestion import IngestOutcome, log_incoming_messages
 from backend.config import Settings
 from backend.database import session_scope
-from backend.mail.parser import parse_message
+from backend.mail.incoming import RawIncoming, prepare_incoming
 from backend.mailboxes.service import get_mailbox
 from backend.storage.filestore import FileStore
 
@@ -79,26 +79,13 @@ def _import_batch(
     report: ImportReport,
     file_store: FileStore,
 ) -> None:
-    prepared = [
-        prepare_incoming(
-            raw=raw,
-            internal_date=None,
-            imap_position=None,
-            file_store=file_store,
-            parse=parse_message,
-        )
-        for raw in batch
-    ]
+    prepared = prepare_incoming([RawIncoming(raw=raw) for raw in batch], file_store=file_store)
     with session_scope(engine) as session:
         mailbox = get_mailbox(session, slug=slug)
-        for incoming in prepared:
-            outcome = log_incoming_message(
-                session,
-                mailbox=mailbox,
-                incoming=incoming,
-                settings=settings,
-                file_store=file_store,
-            )
+        outcomes = log_incoming_messages(
+            session, mailbox=mailbox, messages=prepared, settings=settings
+        )
+        for incoming, outcome in zip(prepared, outcomes, strict=True):
             report.read += 1
             report.unreadable += incoming.parsed is None
             if outcome is IngestOutcome.DUPLICATE:

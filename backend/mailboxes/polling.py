@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -11,16 +12,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from backend.cases.ingestion import (
-    ImapPosition,
-    IngestOutcome,
-    log_incoming_message,
-    prepare_incoming,
-)
+from backend.cases.ingestion import IngestOutcome, log_incoming_messages
 from backend.config import Settings
 from backend.database import get_engine, session_scope
+from backend.mail.incoming import ImapPosition, RawIncoming
 from backend.mail.parser import parse_message
 from backend.mailboxes.imap import ImapFolder, MailboxConnectionError, open_folder
+from backend.mailboxes.pipeline import PreparedBatch, Preparer, ingest_process_count, preparer
 from backend.mailboxes.service import (
     imap_settings_for,
     list_mailboxes,
@@ -35,6 +33,9 @@ from backend.storage.filestore import FileStore
 logger = logging.getLogger(__name__)
 
 BUSY_ERROR = "Relève déjà en cours par un autre processus."
+# Batches fetched and being prepared while the oldest is logged: enough to keep the
+# preparing processes busy, few enough to bound memory (batches of imap_batch_size).
+BATCHES_AHEAD = 2
 
 
 class PollInterruptedError(Exception):
@@ -126,15 +127,27 @@ def _poll_folder(
         last_uid = _last_uid(engine=engine, mailbox=mailbox, uidvalidity=uidvalidity)
         since = None if mailbox.import_before_start_date else mailbox.start_date
         uids = folder.uids_after(last_uid, since=since)
-        for start in range(0, len(uids), settings.imap_batch_size):
-            batch = uids[start : start + settings.imap_batch_size]
-            last_uid = _poll_batch(
-                folder=folder,
-                batch=batch,
-                expected_last_uid=last_uid,
-                context=_BatchContext(mailbox, settings, engine, owner, uidvalidity),
-                report=report,
-            )
+        context = _BatchContext(mailbox, settings, engine, owner, uidvalidity)
+        with preparer(
+            file_store=FileStore(settings.file_store_dir),
+            message_count=len(uids),
+            processes=ingest_process_count(settings.ingest_processes),
+            parse=parse_message,
+        ) as prepare:
+            # Batches are fetched and prepared ahead while earlier ones are logged, in order.
+            pending: deque[_FetchedBatch] = deque()
+            for start in range(0, len(uids), settings.imap_batch_size):
+                batch = uids[start : start + settings.imap_batch_size]
+                pending.append(_fetch_batch(folder, batch=batch, context=context, prepare=prepare))
+                report.fetched += len(pending[-1].fetched_uids)
+                if len(pending) > BATCHES_AHEAD:
+                    last_uid = _log_batch(
+                        pending.popleft(), folder=folder, last_uid=last_uid, report=report
+                    )
+            while pending:
+                last_uid = _log_batch(
+                    pending.popleft(), folder=folder, last_uid=last_uid, report=report
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,46 +159,57 @@ class _BatchContext:
     uidvalidity: int
 
 
-def _poll_batch(
-    *,
-    folder: ImapFolder,
-    batch: Sequence[int],
-    expected_last_uid: int,
-    context: _BatchContext,
-    report: PollReport,
-) -> int:
-    """Fetch, store and log one batch, then commit it with the new last UID; that UID."""
+@dataclass(frozen=True, slots=True)
+class _FetchedBatch:
+    """A batch fetched from the server, being prepared."""
+
+    uids: Sequence[int]
+    fetched_uids: list[int]
+    prepared: PreparedBatch
+    context: _BatchContext
+
+
+def _fetch_batch(
+    folder: ImapFolder, *, batch: Sequence[int], context: _BatchContext, prepare: Preparer
+) -> _FetchedBatch:
+    """Fetch a batch and start preparing it (parsing, storing)."""
     fetched = folder.fetch(batch)
-    report.fetched += len(fetched)
-    file_store = FileStore(context.settings.file_store_dir)
-    prepared = [
-        prepare_incoming(
+    raws = [
+        RawIncoming(
             raw=message.raw,
             internal_date=message.internal_date,
             imap_position=ImapPosition(
                 folder=folder.settings.folder, uidvalidity=context.uidvalidity, uid=message.uid
             ),
-            file_store=file_store,
-            parse=parse_message,
         )
         for message in fetched
     ]
-    new_last_uid = max(batch)
+    return _FetchedBatch(
+        uids=batch,
+        fetched_uids=[message.uid for message in fetched],
+        prepared=prepare(raws),
+        context=context,
+    )
+
+
+def _log_batch(
+    batch: _FetchedBatch, *, folder: ImapFolder, last_uid: int, report: PollReport
+) -> int:
+    """Log a prepared batch and commit it with the new last UID; that UID."""
+    context = batch.context
+    prepared = batch.prepared.result()
+    new_last_uid = max(batch.uids)
     with session_scope(context.engine) as session:
-        _claim_batch(session, context=context, expected_last_uid=expected_last_uid)
+        _claim_batch(session, context=context, expected_last_uid=last_uid)
         mailbox = session.get(Mailbox, context.mailbox.id)
         assert mailbox is not None
-        for message in prepared:
-            outcome = log_incoming_message(
-                session,
-                mailbox=mailbox,
-                incoming=message,
-                settings=context.settings,
-                file_store=file_store,
-            )
+        outcomes = log_incoming_messages(
+            session, mailbox=mailbox, messages=prepared, settings=context.settings
+        )
+        for outcome in outcomes:
             _count(report, outcome)
         _save_last_uid(session, context=context, last_uid=new_last_uid)
-    _after_commit(folder=folder, mailbox=context.mailbox, uids=[m.uid for m in fetched])
+    _after_commit(folder=folder, mailbox=context.mailbox, uids=batch.fetched_uids)
     return new_last_uid
 
 

@@ -7,7 +7,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from backend.cases.references import CaseReference, allocate_case_reference
+from backend.cases.references import (
+    CaseReference,
+    allocate_case_reference,
+    allocate_case_references,
+)
 from backend.database import session_scope
 
 
@@ -27,6 +31,17 @@ def test_numbers_follow_each_other_and_restart_each_year(session: Session) -> No
 
     assert numbers == [1, 2, 3]
     assert str(next_year) == f"{prefix}-2027-000001"
+
+
+def test_a_block_of_numbers_continues_the_sequence(session: Session) -> None:
+    prefix = _unique_prefix()
+    allocate_case_reference(session, prefix=prefix, year=2026)
+
+    block = allocate_case_references(session, prefix=prefix, year=2026, count=3)
+    after = allocate_case_reference(session, prefix=prefix, year=2026)
+
+    assert [reference.number for reference in block] == [2, 3, 4]
+    assert after.number == 5
 
 
 def test_rolled_back_allocation_gives_its_number_back(engine: Engine) -> None:

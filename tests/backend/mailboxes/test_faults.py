@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -65,8 +66,27 @@ def _kill_at_random_points(
             poller.kill()
             killed += 1
         poller.wait()
+        # Its worker processes die with it: alive, they would hold its database connection.
+        assert _processes_polling(mailbox, patience_seconds=5) == []
         time.sleep(LEASE_SECONDS + 0.5)  # a killed poller cannot give its lease back
     return killed
+
+
+def _processes_polling(mailbox: PolledMailbox, *, patience_seconds: float) -> list[int]:
+    """The processes still at work on this mailbox once patience runs out."""
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        alive = []
+        for entry in Path("/proc").iterdir():
+            try:
+                command_line = (entry / "cmdline").read_bytes()
+            except OSError:  # not a process, or it just ended
+                continue
+            if entry.name.isdigit() and mailbox.slug.encode() in command_line:
+                alive.append(int(entry.name))
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
 
 
 def _last_uid(engine: Engine, mailbox: PolledMailbox) -> int:

@@ -52,3 +52,18 @@ def test_missing_file_and_malformed_digest_are_clear_errors(tmp_path: Path) -> N
         store.read_bytes(absent)
     with pytest.raises(ValueError, match="sha256"):
         store.path_for("../../etc/passwd")
+
+
+def test_many_files_stored_at_once_read_back_each_stored_once(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    contents = [f"Courriel n° {number}\r\n".encode() * 100 for number in range(50)]
+    already_there = store.put_bytes(contents[7])
+
+    stored = store.put_many([*contents, contents[3]])
+
+    assert stored[7] == already_there
+    assert stored[-1] == stored[3]
+    assert [store.read_bytes(item.sha256) for item in stored[:-1]] == contents
+    stored_files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(stored_files) == 50
+    assert all(path.stat().st_mode & 0o777 == 0o644 for path in stored_files)
