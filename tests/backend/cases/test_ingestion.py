@@ -1,6 +1,6 @@
 """A batch of incoming messages is logged in order: each once, in the case it continues."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,26 +9,14 @@ from sqlmodel import Session, col, select
 from backend.cases.ingestion import IngestOutcome, log_incoming_messages
 from backend.config import Settings
 from backend.mail.incoming import IncomingMessage, RawIncoming, prepare_incoming
-from backend.mailboxes.schemas import MailboxCreate
-from backend.mailboxes.service import create_mailbox
 from backend.models import AuditEvent, Case, CaseStatus, Mailbox, Message, OutboxEmail
 from backend.storage.filestore import FileStore
 from tests.fixtures.mailboxes import citizen_mail
 
 
 @pytest.fixture
-def mailbox(session: Session) -> Mailbox:
-    return create_mailbox(
-        session,
-        mailbox_in=MailboxCreate(
-            slug="contact",
-            address="prefecture@gers.gouv.fr",
-            imap_host="127.0.0.1",
-            imap_username="contact",
-            password_env="CONTACT_IMAP_PASSWORD",
-            start_date=date(2026, 1, 1),
-        ),
-    )
+def mailbox(contact_mailbox: Mailbox) -> Mailbox:
+    return contact_mailbox
 
 
 def _incoming(tmp_path: Path, *raws: bytes) -> list[IncomingMessage]:

@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -96,20 +96,6 @@ def test_migrations_match_the_tables(engine: Engine) -> None:
     assert differences == [], f"a migration is missing: {differences}"
 
 
-def _mailbox(session: Session) -> Mailbox:
-    mailbox = Mailbox(
-        slug="contact",
-        address="prefecture@gers.gouv.fr",
-        imap_host="127.0.0.1",
-        imap_username="contact",
-        password_env="CONTACT_IMAP_PASSWORD",
-        start_date=date(2026, 1, 1),
-    )
-    session.add(mailbox)
-    session.flush()
-    return mailbox
-
-
 def _case(session: Session, reference: str) -> Case:
     case = Case(reference=reference, subject="Demande", received_at=datetime.now(UTC))
     session.add(case)
@@ -142,9 +128,9 @@ def _imap_message(
     ids=["same IMAP UID", "same Message-ID and content"],
 )
 def test_the_same_message_cannot_be_logged_twice_in_a_mailbox(
-    session: Session, second_uid: int, second_message_id: str
+    session: Session, contact_mailbox: Mailbox, second_uid: int, second_message_id: str
 ) -> None:
-    mailbox = _mailbox(session)
+    mailbox = contact_mailbox
     case = _case(session, "GERS-2026-000001")
     session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="a@example.org"))
     session.flush()
@@ -154,8 +140,10 @@ def test_the_same_message_cannot_be_logged_twice_in_a_mailbox(
         session.flush()
 
 
-def test_distinct_messages_reusing_a_message_id_are_both_kept(session: Session) -> None:
-    mailbox = _mailbox(session)
+def test_distinct_messages_reusing_a_message_id_are_both_kept(
+    session: Session, contact_mailbox: Mailbox
+) -> None:
+    mailbox = contact_mailbox
     case = _case(session, "GERS-2026-000001")
     session.add(_imap_message(case, mailbox, uid=7, rfc_message_id="a@example.org"))
     session.add(
