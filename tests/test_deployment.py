@@ -13,7 +13,7 @@ from backend.cli.main import app
 from backend.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-APPLICATION_SERVICES = ("migrate", "api", "worker", "beat")
+APPLICATION_SERVICES = ("migrate", "api", "worker", "beat", "idle")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_migrations_complete_before_the_api_and_workers_start(compose: dict[str,
     services = compose["services"]
 
     assert services["migrate"]["command"] == ["qualipref", "db", "upgrade"]
-    for name in ("api", "worker", "beat"):
+    for name in ("api", "worker", "beat", "idle"):
         migrate = services[name]["depends_on"]["migrate"]
         assert migrate["condition"] == "service_completed_successfully"
 
@@ -87,6 +87,7 @@ def _parse_command_line(arguments: list[str]) -> str:
         ("api", "qualipref serve"),
         ("worker", "qualipref worker"),
         ("beat", "qualipref beat"),
+        ("idle", "qualipref idle"),
     ],
 )
 def test_service_runs_a_valid_qualipref_command(
@@ -128,5 +129,5 @@ def test_production_services_have_health_checks_and_restart(compose: dict[str, A
 
     for name in ("api", "worker", "postgres", "redis"):
         assert "healthcheck" in services[name], name
-    for name in ("api", "worker", "beat", "postgres", "redis"):
+    for name in ("api", "worker", "beat", "idle", "postgres", "redis"):
         assert services[name]["restart"] == "unless-stopped", name

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from backend.config import Settings
 from backend.database import session_scope
 from backend.mailboxes.imap import MailboxConnectionError, open_folder
-from backend.mailboxes.polling import poll_mailbox
+from backend.mailboxes.polling import BUSY_ERROR, poll_mailbox
 from backend.mailboxes.service import imap_settings_for, list_mailboxes
 from backend.models import Mailbox
 
@@ -75,9 +75,12 @@ def _idle_session(
         # Polled once IDLE is on: mail that arrived before is fetched, later mail is announced.
         changed = True
         while not stop.is_set() and time.monotonic() < deadline:
+            busy = False
             if changed:
                 report = poll_mailbox(mailbox_id=mailbox.id, settings=settings, engine=engine)
-                if report.error:
+                # A periodic poll holds the mailbox: try again shortly, it may have missed this.
+                busy = report.error == BUSY_ERROR
+                if report.error and not busy:
                     raise MailboxConnectionError(report.error)
             # Short waits so that a stop request is honoured within a second.
-            changed = folder.wait_for_change(timeout_seconds=1.0)
+            changed = folder.wait_for_change(timeout_seconds=1.0) or busy

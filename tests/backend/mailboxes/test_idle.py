@@ -7,7 +7,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from backend.config import Settings
+from backend.database import session_scope
 from backend.mailboxes.idle import watch_mailboxes
+from backend.mailboxes.service import release_poll_lease, take_poll_lease
 from backend.models import Message
 from tests.fixtures.mailboxes import MailboxFactory, PolledMailbox, citizen_mail
 
@@ -45,3 +47,25 @@ def test_idle_watcher_logs_each_message_as_it_arrives(
         for thread in threads:
             thread.join(timeout=15)
     assert not any(thread.is_alive() for thread in threads)
+
+
+def test_idle_watcher_logs_mail_announced_while_a_periodic_poll_held_the_mailbox(
+    make_mailbox: MailboxFactory, settings: Settings, engine: Engine
+) -> None:
+    mailbox = make_mailbox()
+    with session_scope(engine) as session:
+        assert take_poll_lease(session, mailbox_id=mailbox.id, owner="beat", duration_seconds=60)
+    stop = threading.Event()
+    threads = watch_mailboxes(settings=settings, engine=engine, stop=stop, slug=mailbox.slug)
+    try:
+        mailbox.append(citizen_mail(subject="Pendant une relève périodique"))
+        time.sleep(2)
+        assert _logged(engine, mailbox) == 0
+        with session_scope(engine) as session:
+            release_poll_lease(session, mailbox_id=mailbox.id, owner="beat")
+
+        assert _wait_for_count(engine, mailbox, 1) == 1
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
