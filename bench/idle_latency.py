@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from backend.config import Settings
 from backend.database import create_db_engine
-from backend.mailboxes.idle import watch_mailboxes
+from backend.mailboxes.idle import IdleSupervisor
 from backend.models import Message
 from bench.ingest_throughput import PASSWORD_ENV, filled_mailbox, prepare_target
 from bench.mail_generator import generate_mails
@@ -70,7 +70,9 @@ def run(*, messages: int) -> None:
         settings = Settings(database_url=database_url, data_dir=Path(data_dir))
         engine = create_db_engine(database_url)
         stop = threading.Event()
-        threads = watch_mailboxes(settings=settings, engine=engine, stop=stop)
+        supervisor = IdleSupervisor(settings=settings, engine=engine)
+        watching = threading.Thread(target=supervisor.run, kwargs={"stop": stop})
+        watching.start()
         try:
             time.sleep(1.0)  # the watcher connects and enters IDLE
             delays = deliver_and_time(
@@ -78,8 +80,7 @@ def run(*, messages: int) -> None:
             )
         finally:
             stop.set()
-            for thread in threads:
-                thread.join(timeout=15)
+            watching.join(timeout=30)
             engine.dispose()
     delays.sort()
     p95 = statistics.quantiles(delays, n=20, method="inclusive")[18]

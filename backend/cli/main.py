@@ -28,7 +28,7 @@ app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode
 app.command("beat", help="Lancer l'ordonnanceur Celery seul (un seul par installation).")(
     processes.beat
 )
-app.command("run", help="Migrer la base puis lancer API, worker et ordonnanceur (Ctrl-C).")(
+app.command("run", help="Migrer la base puis lancer API, worker, ordonnanceur et IDLE (Ctrl-C).")(
     processes.run
 )
 

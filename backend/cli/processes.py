@@ -70,12 +70,13 @@ def beat() -> None:
 
 
 def run() -> None:
-    """Migrate, then run the API, a worker and beat together until Ctrl-C."""
+    """Migrate, then run the API, a worker with beat and the IDLE watcher until Ctrl-C."""
     settings = get_settings()
     upgrade_database(database_url=settings.database_url)
     children = {
         "api": _start_child("serve"),
         "worker": _start_child("worker", "--beat"),
+        "idle": _start_child("idle"),
     }
     typer.echo(
         f"Qualipref démarré : http://{settings.api_host}:{settings.api_port}/ (Ctrl-C pour arrêter)"

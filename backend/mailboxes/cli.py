@@ -13,7 +13,7 @@ import typer
 
 from backend.config import get_settings
 from backend.database import get_engine, session_scope
-from backend.mailboxes.idle import watch_mailboxes
+from backend.mailboxes.idle import IdleSupervisor
 from backend.mailboxes.imap import MailboxConnectionError
 from backend.mailboxes.importer import ImportSourceError, count_messages, import_history
 from backend.mailboxes.polling import PollReport, poll_all_mailboxes
@@ -214,15 +214,7 @@ def idle(
     """Watch the mailboxes with IMAP IDLE and log new mail within seconds (Ctrl-C to stop)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threads = watch_mailboxes(settings=get_settings(), engine=get_engine(), stop=stop, slug=mailbox)
-    if not threads:
-        typer.echo("Aucune boîte aux lettres à surveiller.", err=True)
-        raise typer.Exit(2)
-    typer.echo(f"Surveillance IDLE de {len(threads)} boîte(s) (Ctrl-C pour arrêter).")
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        stop.set()
-    for thread in threads:
-        thread.join(timeout=10)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    supervisor = IdleSupervisor(settings=get_settings(), engine=get_engine(), slug=mailbox)
+    typer.echo("Surveillance IDLE des boîtes activées (Ctrl-C pour arrêter).")
+    supervisor.run(stop=stop)

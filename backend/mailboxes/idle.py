@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -18,32 +19,96 @@ logger = logging.getLogger(__name__)
 # RFC 2177: re-issue IDLE before servers drop it (29 min); shorter keeps NAT mappings alive.
 IDLE_RENEW_SECONDS = 300.0
 RETRY_MIN_SECONDS = 2.0
+# How often the supervisor looks for mailboxes added, disabled or reconfigured.
+RESCAN_SECONDS = 30.0
 
 
-def watch_mailboxes(
-    *, settings: Settings, engine: Engine, stop: threading.Event, slug: str | None = None
-) -> list[threading.Thread]:
-    """Start one watcher thread per enabled mailbox (or the one named)."""
-    with session_scope(engine) as session:
-        mailboxes = [
-            mailbox
-            for mailbox in list_mailboxes(session, enabled_only=slug is None)
-            if slug is None or mailbox.slug == slug
-        ]
-        for mailbox in mailboxes:
-            session.expunge(mailbox)
-    threads = [
-        threading.Thread(
+@dataclass
+class _Watcher:
+    thread: threading.Thread
+    stop: threading.Event
+    # The connection settings it was started with: a change restarts it.
+    connection: tuple[object, ...]
+
+
+@dataclass
+class IdleSupervisor:
+    """Keeps one IDLE watcher per enabled mailbox (or the one named) as mailboxes change."""
+
+    settings: Settings
+    engine: Engine
+    slug: str | None = None
+    watchers: dict[int, _Watcher] = field(default_factory=dict)
+
+    def run(self, *, stop: threading.Event, rescan_seconds: float = RESCAN_SECONDS) -> None:
+        """Watch until stop is set, looking at the mailboxes again every rescan_seconds."""
+        try:
+            while not stop.is_set():
+                self.rescan()
+                stop.wait(rescan_seconds)
+        finally:
+            self.stop_all()
+
+    def rescan(self) -> None:
+        """Start watchers for new mailboxes, stop those of removed or changed ones."""
+        wanted = {mailbox.id: mailbox for mailbox in self._mailboxes() if mailbox.id is not None}
+        for mailbox_id, watcher in list(self.watchers.items()):
+            mailbox = wanted.get(mailbox_id)
+            alive = watcher.thread.is_alive()
+            if mailbox is None or not alive or _connection(mailbox) != watcher.connection:
+                self._stop(mailbox_id)
+        for mailbox_id, mailbox in wanted.items():
+            if mailbox_id not in self.watchers:
+                self.watchers[mailbox_id] = self._start(mailbox)
+
+    def stop_all(self) -> None:
+        """Stop every watcher and wait for it."""
+        for mailbox_id in list(self.watchers):
+            self._stop(mailbox_id)
+
+    def _mailboxes(self) -> list[Mailbox]:
+        with session_scope(self.engine) as session:
+            mailboxes = [
+                mailbox
+                for mailbox in list_mailboxes(session, enabled_only=self.slug is None)
+                if self.slug is None or mailbox.slug == self.slug
+            ]
+            for mailbox in mailboxes:
+                session.expunge(mailbox)
+        return mailboxes
+
+    def _start(self, mailbox: Mailbox) -> _Watcher:
+        stop = threading.Event()
+        thread = threading.Thread(
             target=watch_mailbox,
-            kwargs={"mailbox": mailbox, "settings": settings, "engine": engine, "stop": stop},
+            kwargs={
+                "mailbox": mailbox,
+                "settings": self.settings,
+                "engine": self.engine,
+                "stop": stop,
+            },
             name=f"idle-{mailbox.slug}",
             daemon=True,
         )
-        for mailbox in mailboxes
-    ]
-    for thread in threads:
         thread.start()
-    return threads
+        logger.info("IDLE: watching %s", mailbox.slug)
+        return _Watcher(thread=thread, stop=stop, connection=_connection(mailbox))
+
+    def _stop(self, mailbox_id: int) -> None:
+        watcher = self.watchers.pop(mailbox_id)
+        watcher.stop.set()
+        watcher.thread.join(timeout=15)
+
+
+def _connection(mailbox: Mailbox) -> tuple[object, ...]:
+    return (
+        mailbox.imap_host,
+        mailbox.imap_port,
+        mailbox.imap_tls,
+        mailbox.imap_username,
+        mailbox.password_env,
+        mailbox.folder,
+    )
 
 
 def watch_mailbox(

@@ -90,7 +90,7 @@ def test_run_serves_a_ready_api_and_ctrl_c_stops_every_process(tmp_path: Path) -
         response = _wait_until_ready(url=f"http://127.0.0.1:{port}/readyz", process=process)
         assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
         children = _descendants(process.pid)
-        assert len(children) >= 2  # the API and the worker, at least
+        assert len(children) >= 3  # the API, the worker and the IDLE watcher, at least
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0
