@@ -54,14 +54,11 @@ def _kill_at_random_points(
     """Start pollers, SIGKILL each at a random moment after it committed a batch; kill count."""
     killed = 0
     for _ in range(kills):
-        before = _last_uid(engine, mailbox)
         poller = _start_poller(mailbox, environment)
-        deadline = time.monotonic() + 60
-        while poller.poll() is None and _last_uid(engine, mailbox) == before:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))  # somewhere in a later batch: fetch, parse or commit
+        # After 1 to 3 committed batches, somewhere in the next: fetch, parse, store or commit.
+        for _ in range(rng.randint(1, 3)):
+            _wait_for_a_commit(mailbox, engine=engine, poller=poller)
+        time.sleep(rng.uniform(0.0, 0.05))
         if poller.poll() is None:
             poller.kill()
             killed += 1
@@ -70,6 +67,17 @@ def _kill_at_random_points(
         assert _processes_polling(mailbox, patience_seconds=5) == []
         time.sleep(LEASE_SECONDS + 0.5)  # a killed poller cannot give its lease back
     return killed
+
+
+def _wait_for_a_commit(
+    mailbox: PolledMailbox, *, engine: Engine, poller: subprocess.Popen[bytes]
+) -> None:
+    before = _last_uid(engine, mailbox)
+    deadline = time.monotonic() + 60
+    while poller.poll() is None and _last_uid(engine, mailbox) == before:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 
 
 def _processes_polling(mailbox: PolledMailbox, *, patience_seconds: float) -> list[int]:
