@@ -5,24 +5,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
 
 from backend.config import Settings
 from backend.database import session_scope
 from backend.mailboxes.idle import IdleSupervisor
 from backend.mailboxes.service import release_poll_lease, take_poll_lease
-from backend.models import Mailbox, Message
-from tests.fixtures.mailboxes import MailboxFactory, PolledMailbox, citizen_mail
+from backend.models import Mailbox
+from tests.fixtures.mailboxes import (
+    MailboxFactory,
+    citizen_mail,
+    logged_count,
+    wait_until_logged,
+)
 
 PATIENCE_SECONDS = 30
-
-
-def _logged(engine: Engine, mailbox: PolledMailbox) -> int:
-    with Session(engine) as session:
-        return session.exec(
-            select(func.count()).select_from(Message).where(Message.mailbox_id == mailbox.id)
-        ).one()
 
 
 @contextmanager
@@ -45,23 +42,16 @@ def _watching(
     assert supervisor.watchers == {}
 
 
-def _wait_for_count(engine: Engine, mailbox: PolledMailbox, count: int) -> int:
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while (logged := _logged(engine, mailbox)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return logged
-
-
 def test_idle_watcher_logs_each_message_as_it_arrives(
     make_mailbox: MailboxFactory, settings: Settings, engine: Engine
 ) -> None:
     mailbox = make_mailbox()
     mailbox.append(citizen_mail(subject="Avant la surveillance"))
     with _watching(settings, engine, slug=mailbox.slug):
-        assert _wait_for_count(engine, mailbox, 1) == 1
+        assert wait_until_logged(engine, mailbox, count=1) == 1
         for number in range(3):
             mailbox.append(citizen_mail(subject=f"Pendant la surveillance {number}"))
-            assert _wait_for_count(engine, mailbox, 2 + number) == 2 + number
+            assert wait_until_logged(engine, mailbox, count=2 + number) == 2 + number
 
 
 def test_idle_watcher_logs_mail_announced_while_a_periodic_poll_held_the_mailbox(
@@ -73,11 +63,11 @@ def test_idle_watcher_logs_mail_announced_while_a_periodic_poll_held_the_mailbox
     with _watching(settings, engine, slug=mailbox.slug):
         mailbox.append(citizen_mail(subject="Pendant une relève périodique"))
         time.sleep(2)
-        assert _logged(engine, mailbox) == 0
+        assert logged_count(engine, mailbox) == 0
         with session_scope(engine) as session:
             release_poll_lease(session, mailbox_id=mailbox.id, owner="beat")
 
-        assert _wait_for_count(engine, mailbox, 1) == 1
+        assert wait_until_logged(engine, mailbox, count=1) == 1
 
 
 def test_a_mailbox_added_while_watching_is_watched_and_a_disabled_one_no_longer(
@@ -86,7 +76,7 @@ def test_a_mailbox_added_while_watching_is_watched_and_a_disabled_one_no_longer(
     with _watching(settings, engine, slug=None, rescan_seconds=0.2) as supervisor:
         mailbox = make_mailbox()
         mailbox.append(citizen_mail(subject="Boîte ajoutée pendant la surveillance"))
-        assert _wait_for_count(engine, mailbox, 1) == 1
+        assert wait_until_logged(engine, mailbox, count=1) == 1
 
         with session_scope(engine) as session:
             row = session.get(Mailbox, mailbox.id)

@@ -1,23 +1,12 @@
 """Beat's periodic pass polls every due mailbox through the Celery workers."""
 
-import time
-
 from celery import Celery
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
 
 from backend.mailboxes.pipeline import PARALLEL_MIN_MESSAGES
-from backend.models import Message
-from tests.fixtures.mailboxes import MailboxFactory, PolledMailbox, citizen_mail
+from tests.fixtures.mailboxes import MailboxFactory, citizen_mail, wait_until_logged
 
 PATIENCE_SECONDS = 120
-
-
-def _logged(engine: Engine, mailbox: PolledMailbox) -> int:
-    with Session(engine) as session:
-        return session.exec(
-            select(func.count()).select_from(Message).where(Message.mailbox_id == mailbox.id)
-        ).one()
 
 
 def test_a_worker_polls_a_backlog_queued_by_the_periodic_pass(
@@ -31,7 +20,5 @@ def test_a_worker_polls_a_backlog_queued_by_the_periodic_pass(
     queued = celery_worker_app.send_task("qualipref.poll_due_mailboxes").get(timeout=30)
 
     assert queued == [mailbox.id]
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while _logged(engine, mailbox) < backlog and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _logged(engine, mailbox) == backlog
+    logged = wait_until_logged(engine, mailbox, count=backlog, patience_seconds=PATIENCE_SECONDS)
+    assert logged == backlog
