@@ -46,8 +46,8 @@ def wait_for_quiet_disks() -> None:
 
     def activity() -> list[str]:
         # /proc/diskstats: sectors written (field 10) and discarded (field 17) per device.
-        lines = Path("/proc/diskstats").read_text().splitlines()
-        return [" ".join(line.split()[9:10] + line.split()[16:17]) for line in lines]
+        rows = [line.split() for line in Path("/proc/diskstats").read_text().splitlines()]
+        return [" ".join(row[9:10] + row[16:17]) for row in rows]
 
     os.sync()
     deadline = time.monotonic() + QUIET_WAIT_MAX_SECONDS

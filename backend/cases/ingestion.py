@@ -5,9 +5,10 @@ queries and bulk inserts, not several round trips per message: that is what lets
 keep up with a mailbox receiving thousands of messages.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,8 +16,8 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
 from backend.cases.classification import default_kind, suggest_complaint
-from backend.cases.references import allocate_case_references
-from backend.cases.threading import KnownThreads, follow_merges, load_known_threads
+from backend.cases.references import allocate_case_references, case_ids_by_reference
+from backend.cases.threading import KnownThreads, load_known_threads
 from backend.config import Settings
 from backend.database import in_list_chunks
 from backend.mail.incoming import ImapPosition, IncomingMessage
@@ -127,9 +128,8 @@ def _load_logged_keys(
 
 @dataclass(eq=False)
 class _Slot:
-    """The case a message of the batch joins: an existing one, or one the batch opens."""
+    """The case a message of the batch joins: an existing one (its id), or one it opens."""
 
-    existing: Case | None = None
     opener: IncomingMessage | None = None
     case_id: int | None = None
 
@@ -143,24 +143,22 @@ class _Batch:
     settings: Settings
     logged: _LoggedKeys
     known: KnownThreads
-    entries: list[tuple[IncomingMessage, _Slot, IngestOutcome]] = field(default_factory=list)
+    entries: list[tuple[IncomingMessage, _Slot]] = field(default_factory=list)
     # Message-ID -> (position in entries, slot) of the batch's messages.
     slots_by_message_id: dict[str, tuple[int, _Slot]] = field(default_factory=dict)
     slots_by_case_id: dict[int, _Slot] = field(default_factory=dict)
+    # Every row of the batch is registered at the same moment.
+    registered_at: datetime = field(default_factory=utc_now)
 
     def add(self, message: IncomingMessage) -> IngestOutcome:
         """Decide what logging this message does; nothing is written yet."""
         if self.logged.holds(message):
             return IngestOutcome.DUPLICATE
         self.logged.remember(message)
-        slot = self._thread_slot(message)
-        outcome = IngestOutcome.NEW_MESSAGE
-        if slot is None:
-            slot = _Slot(opener=message)
-            outcome = IngestOutcome.NEW_CASE
+        slot = self._thread_slot(message) or _Slot(opener=message)
         self.slots_by_message_id[message.message_id] = (len(self.entries), slot)
-        self.entries.append((message, slot, outcome))
-        return outcome
+        self.entries.append((message, slot))
+        return IngestOutcome.NEW_CASE if slot.opener is message else IngestOutcome.NEW_MESSAGE
 
     def _thread_slot(self, message: IncomingMessage) -> _Slot | None:
         thread_ids = message.thread_ids
@@ -176,26 +174,26 @@ class _Batch:
         return None if case_id is None else self._existing_slot(case_id)
 
     def _existing_slot(self, case_id: int) -> _Slot | None:
-        case = follow_merges(self.session, case_id=case_id)
+        case = self.known.surviving_case(self.session, case_id=case_id)
         if case is None or case.id is None:
             return None
         if case.id not in self.slots_by_case_id:
             if case.status is CaseStatus.CLOSED:
                 _reopen(self.session, case=case)
-            self.slots_by_case_id[case.id] = _Slot(existing=case, case_id=case.id)
+            self.slots_by_case_id[case.id] = _Slot(case_id=case.id)
         return self.slots_by_case_id[case.id]
 
     def write(self) -> None:
         """Insert the new cases, the messages, their attachments and audit events in bulk."""
         if not self.entries:
             return
-        self._insert_cases([slot for _, slot, outcome in self.entries if slot.opener])
+        self._insert_cases([slot for message, slot in self.entries if slot.opener is message])
         message_ids = self._insert_messages()
         attachments = [
             _attachment_values(
                 message_id=message_id, position=position, parsed=parsed, stored=stored
             )
-            for message_id, (message, _, _) in zip(message_ids, self.entries, strict=True)
+            for message_id, (message, _) in zip(message_ids, self.entries, strict=True)
             if (parsed := message.parsed) is not None
             for position, stored in enumerate(message.attachments)
         ]
@@ -205,8 +203,8 @@ class _Batch:
             self.session,
             AuditEvent,
             rows=[
-                _event_values(message=message, message_row_id=row_id, slot=slot, outcome=outcome)
-                for row_id, (message, slot, outcome) in zip(message_ids, self.entries, strict=True)
+                self._event_values(message=message, message_row_id=row_id, slot=slot)
+                for row_id, (message, slot) in zip(message_ids, self.entries, strict=True)
             ],
         )
 
@@ -214,26 +212,19 @@ class _Batch:
     # psycopg sends a plain multi-row INSERT several times faster than one with RETURNING.
 
     def _insert_cases(self, slots: list[_Slot]) -> None:
-        if not slots:
+        openers = [slot.opener for slot in slots if slot.opener is not None]
+        if not openers:
             return
-        references = self._allocate_references(slots)
+        references = self._allocate_references(openers)
         _bulk_insert(
             self.session,
             Case,
             rows=[
-                _case_values(
-                    slot.opener, mailbox=self.mailbox, settings=self.settings, reference=reference
-                )
-                for slot, reference in zip(slots, references, strict=True)
-                if slot.opener is not None
+                self._case_values(opener, reference=reference)
+                for opener, reference in zip(openers, references, strict=True)
             ],
         )
-        case_ids: dict[str, int] = {}
-        for chunk in in_list_chunks(references):
-            rows = self.session.exec(
-                select(Case.reference, Case.id).where(col(Case.reference).in_(chunk))
-            ).all()
-            case_ids.update((reference, case_id) for reference, case_id in rows if case_id)
+        case_ids = case_ids_by_reference(self.session, references=references)
         for slot, reference in zip(slots, references, strict=True):
             slot.case_id = case_ids[reference]
 
@@ -242,10 +233,10 @@ class _Batch:
         _bulk_insert(
             self.session,
             Message,
-            rows=[self._message_values(message, slot) for message, slot, _ in self.entries],
+            rows=[self._message_values(message, slot) for message, slot in self.entries],
         )
         row_ids: dict[tuple[str, str], int] = {}
-        for chunk in in_list_chunks(sorted({message.message_id for message, _, _ in self.entries})):
+        for chunk in in_list_chunks(sorted({message.message_id for message, _ in self.entries})):
             rows = self.session.exec(
                 select(Message.rfc_message_id, Message.fingerprint, Message.id).where(
                     col(Message.mailbox_id) == self.mailbox.id,
@@ -255,29 +246,65 @@ class _Batch:
             row_ids.update(
                 ((message_id, print_), row_id) for message_id, print_, row_id in rows if row_id
             )
-        return [
-            row_ids[(message.message_id, message.fingerprint)] for message, _, _ in self.entries
-        ]
+        return [row_ids[(message.message_id, message.fingerprint)] for message, _ in self.entries]
 
-    def _allocate_references(self, slots: list[_Slot]) -> list[str]:
+    def _allocate_references(self, openers: list[IncomingMessage]) -> list[str]:
         """Consecutive references, numbered in order of arrival within each year."""
-        years = [
-            slot.opener.received_at.astimezone(self.settings.tzinfo).year
-            for slot in slots
-            if slot.opener is not None
-        ]
+        years = [opener.received_at.astimezone(self.settings.tzinfo).year for opener in openers]
         allocated = {
             year: iter(
                 allocate_case_references(
                     self.session,
                     prefix=self.settings.prefecture.case_reference_prefix,
                     year=year,
-                    count=years.count(year),
+                    count=count,
                 )
             )
-            for year in sorted(set(years))
+            for year, count in sorted(Counter(years).items())
         }
         return [str(next(allocated[year])) for year in years]
+
+    def _case_values(self, message: IncomingMessage, *, reference: str) -> dict[str, Any]:
+        parsed = message.parsed
+        sender = parsed.sender if parsed else None
+        complaint = parsed is not None and suggest_complaint(
+            subject=parsed.subject, body=parsed.body_text, keywords=self.settings.complaint_keywords
+        )
+        received_on = message.received_at.astimezone(self.settings.tzinfo).date()
+        return {
+            "reference": reference,
+            "kind": default_kind(self.mailbox.kind),
+            "suggested_kind": CaseKind.COMPLAINT if complaint else None,
+            "mailbox_id": self.mailbox.id,
+            "service_id": self.mailbox.service_id,
+            "subject": (parsed.subject or NO_SUBJECT) if parsed else UNREADABLE_SUBJECT,
+            "sender_name": sender.name if sender else None,
+            "sender_email": sender.address if sender else None,
+            "received_at": message.received_at,
+            "registered_at": self.registered_at,
+            "updated_at": self.registered_at,
+            "needs_attention": parsed is None,
+            "attention_reason": (
+                None if parsed else f"Message illisible, conservé brut : {message.parse_error}"
+            ),
+            "acknowledgement_skip_reason": (
+                BEFORE_START_REASON if received_on < self.mailbox.start_date else None
+            ),
+        }
+
+    def _event_values(
+        self, *, message: IncomingMessage, message_row_id: int, slot: _Slot
+    ) -> dict[str, Any]:
+        return {
+            "occurred_at": self.registered_at,
+            "actor_label": POLLER,
+            "action": "case.opened" if slot.opener is message else "message.received",
+            "case_id": slot.case_id,
+            "object_type": "message",
+            "object_id": str(message_row_id),
+            "changes": {},
+            "details": {"message_id": message.message_id},
+        }
 
     def _message_values(self, message: IncomingMessage, slot: _Slot) -> dict[str, Any]:
         position = message.imap_position
@@ -293,7 +320,7 @@ class _Batch:
             "subject": UNREADABLE_SUBJECT,
             "body_text": "",
             "received_at": message.received_at,
-            "registered_at": utc_now(),
+            "registered_at": self.registered_at,
             "raw_sha256": message.raw_sha256,
             "raw_size": message.raw_size,
             "parse_error": message.parse_error,
@@ -329,38 +356,6 @@ def _parsed_values(parsed: ParsedMessage) -> dict[str, Any]:
     }
 
 
-def _case_values(
-    message: IncomingMessage, *, mailbox: Mailbox, settings: Settings, reference: str
-) -> dict[str, Any]:
-    parsed = message.parsed
-    sender = parsed.sender if parsed else None
-    values: dict[str, Any] = {
-        "reference": reference,
-        "kind": default_kind(mailbox.kind),
-        "mailbox_id": mailbox.id,
-        "service_id": mailbox.service_id,
-        "subject": (parsed.subject or NO_SUBJECT) if parsed else UNREADABLE_SUBJECT,
-        "sender_name": sender.name if sender else None,
-        "sender_email": sender.address if sender else None,
-        "received_at": message.received_at,
-        "registered_at": utc_now(),
-        "updated_at": utc_now(),
-        "needs_attention": parsed is None,
-        "attention_reason": (
-            f"Message illisible, conservé brut : {message.parse_error}" if parsed is None else None
-        ),
-        "suggested_kind": None,
-        "acknowledgement_skip_reason": None,
-    }
-    if parsed is not None and suggest_complaint(
-        subject=parsed.subject, body=parsed.body_text, keywords=settings.complaint_keywords
-    ):
-        values["suggested_kind"] = CaseKind.COMPLAINT
-    if message.received_at.astimezone(settings.tzinfo).date() < mailbox.start_date:
-        values["acknowledgement_skip_reason"] = BEFORE_START_REASON
-    return values
-
-
 def _attachment_values(
     *, message_id: int, position: int, parsed: ParsedMessage, stored: StoredFile
 ) -> dict[str, Any]:
@@ -377,28 +372,13 @@ def _attachment_values(
     }
 
 
-def _event_values(
-    *, message: IncomingMessage, message_row_id: int, slot: _Slot, outcome: IngestOutcome
-) -> dict[str, Any]:
-    return {
-        "occurred_at": utc_now(),
-        "actor_label": POLLER,
-        "action": "case.opened" if outcome is IngestOutcome.NEW_CASE else "message.received",
-        "case_id": slot.case_id,
-        "object_type": "message",
-        "object_id": str(message_row_id),
-        "changes": {},
-        "details": {"message_id": message.message_id},
-    }
-
-
 def _reopen(session: Session, *, case: Case) -> None:
     """The citizen wrote again on a closed case: it is open again."""
     previous = case.status
     case.status = CaseStatus.IN_PROGRESS if case.assignee_id else CaseStatus.NEW
     case.closed_at = None
     case.version += 1
-    case.updated_at = datetime.now(UTC)
+    case.updated_at = utc_now()
     session.add(case)
     session.add(
         AuditEvent(

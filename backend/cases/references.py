@@ -1,11 +1,13 @@
 """Case references <PREFIX>-<YEAR>-<NNNNNN>, allocated without gaps or duplicates."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from backend.models import CaseReferenceCounter
+from backend.database import in_list_chunks
+from backend.models import Case, CaseReferenceCounter
 
 NUMBER_DIGITS = 6
 
@@ -61,3 +63,12 @@ def allocate_case_references(
         CaseReference(prefix=prefix, year=year, number=number)
         for number in range(last - count + 1, last + 1)
     ]
+
+
+def case_ids_by_reference(session: Session, *, references: Sequence[str]) -> dict[str, int]:
+    """The ids of the cases bearing these references (those that exist)."""
+    found: dict[str, int] = {}
+    for chunk in in_list_chunks(sorted(set(references))):
+        rows = session.exec(select(Case.reference, Case.id).where(col(Case.reference).in_(chunk)))
+        found.update((reference, case_id) for reference, case_id in rows if case_id is not None)
+    return found

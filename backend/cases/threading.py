@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, func, select
 
+from backend.cases.references import case_ids_by_reference
 from backend.database import in_list_chunks
 from backend.models import Case, Message, OutboxEmail
 
@@ -31,6 +32,27 @@ class KnownThreads:
     # Message-ID -> (row id, case id) of the latest outbox e-mail bearing it.
     outbox_cases: dict[str, tuple[int, int]] = field(default_factory=dict)
     reference_cases: dict[str, int] = field(default_factory=dict)
+    # The cases all of the above point to, loaded in one query.
+    cases: dict[int, Case] = field(default_factory=dict)
+
+    def surviving_case(self, session: Session, *, case_id: int) -> Case | None:
+        """The case a message for this one joins: the surviving case when it was merged."""
+        case = self._case(session, case_id=case_id)
+        for _ in range(MAX_MERGE_HOPS):
+            if case is None or case.merged_into_id is None:
+                return case
+            case = self._case(session, case_id=case.merged_into_id)
+        return case
+
+    def _case(self, session: Session, *, case_id: int) -> Case | None:
+        return self.cases.get(case_id) or session.get(Case, case_id)
+
+    def case_ids(self) -> set[int]:
+        """Every case these lookups point to."""
+        cited = {
+            case_id for _, case_id in [*self.message_cases.values(), *self.outbox_cases.values()]
+        }
+        return cited | set(self.reference_cases.values())
 
     def case_id_for(self, *, message_ids: Sequence[str], subject: str) -> int | None:
         """The case of the latest message (then outbox e-mail) answered, else the quoted one."""
@@ -54,12 +76,15 @@ def load_known_threads(
     for chunk in in_list_chunks(sorted(set(message_ids))):
         known.message_cases.update(_latest_by_message_id(session, message_ids=chunk))
         known.outbox_cases.update(_latest_outbox_by_message_id(session, message_ids=chunk))
-    references = sorted({ref for subject in subjects for ref in references_in_subject(subject)})
-    for chunk in in_list_chunks(references):
-        rows = session.exec(
-            select(Case.reference, Case.id).where(col(Case.reference).in_(chunk))
-        ).all()
-        known.reference_cases.update((reference, case_id) for reference, case_id in rows if case_id)
+    known.reference_cases = case_ids_by_reference(
+        session, references=[ref for subject in subjects for ref in references_in_subject(subject)]
+    )
+    for case_ids in in_list_chunks(sorted(known.case_ids())):
+        known.cases.update(
+            (case.id, case)
+            for case in session.exec(select(Case).where(col(Case.id).in_(case_ids)))
+            if case.id is not None
+        )
     return known
 
 
@@ -83,24 +108,15 @@ def _latest_by_message_id(
 def _latest_outbox_by_message_id(
     session: Session, *, message_ids: Sequence[str]
 ) -> dict[str, tuple[int, int]]:
-    # Acknowledgements and letters are sent from the outbox and may have no message row.
+    # Acknowledgements and letters are sent from the outbox and may have no message row;
+    # an outbox Message-ID is unique.
     rows = session.exec(
         select(OutboxEmail.rfc_message_id, OutboxEmail.id, OutboxEmail.case_id)
         .where(col(OutboxEmail.rfc_message_id).in_(message_ids))
         .where(col(OutboxEmail.case_id).is_not(None))
     ).all()
-    latest: dict[str, tuple[int, int]] = {}
-    for message_id, row_id, case_id in rows:
-        if message_id and row_id is not None and case_id is not None:
-            latest[message_id] = max(latest.get(message_id, (0, 0)), (row_id, case_id))
-    return latest
-
-
-def follow_merges(session: Session, *, case_id: int) -> Case | None:
-    """The case a message for this one joins: the surviving case when it was merged."""
-    case = session.get(Case, case_id)
-    for _ in range(MAX_MERGE_HOPS):
-        if case is None or case.merged_into_id is None:
-            return case
-        case = session.get(Case, case.merged_into_id)
-    return case
+    return {
+        message_id: (row_id, case_id)
+        for message_id, row_id, case_id in rows
+        if row_id is not None and case_id is not None
+    }

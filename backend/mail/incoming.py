@@ -83,9 +83,11 @@ def prepare_incoming(
         for attachment in parsed.attachments
     ]
     stored = file_store.put_many([message.raw for message in messages] + attachment_contents)
-    stored_attachments = iter(stored[len(messages) :])
+    stored_raws, stored_attachments = stored[: len(messages)], iter(stored[len(messages) :])
     prepared = []
-    for message, stored_raw, (parsed, parse_error) in zip(messages, stored, results, strict=False):
+    for message, stored_raw, (parsed, parse_error) in zip(
+        messages, stored_raws, results, strict=True
+    ):
         attachments = [next(stored_attachments) for _ in (parsed.attachments if parsed else ())]
         prepared.append(
             IncomingMessage(

@@ -11,7 +11,7 @@ from backend.config import Settings
 from backend.database import session_scope
 from backend.mailboxes.imap import MailboxConnectionError, open_folder
 from backend.mailboxes.polling import BUSY_ERROR, poll_mailbox
-from backend.mailboxes.service import imap_settings_for, list_mailboxes
+from backend.mailboxes.service import imap_settings_for, mailboxes_to_watch
 from backend.models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ class IdleSupervisor:
 
     def rescan(self) -> None:
         """Start watchers for new mailboxes, stop those of removed or changed ones."""
-        wanted = {mailbox.id: mailbox for mailbox in self._mailboxes() if mailbox.id is not None}
+        with session_scope(self.engine) as session:
+            mailboxes = mailboxes_to_watch(session, slug=self.slug)
+        wanted = {mailbox.id: mailbox for mailbox in mailboxes if mailbox.id is not None}
         for mailbox_id, watcher in list(self.watchers.items()):
             mailbox = wanted.get(mailbox_id)
             alive = watcher.thread.is_alive()
@@ -65,17 +67,6 @@ class IdleSupervisor:
         """Stop every watcher and wait for it."""
         for mailbox_id in list(self.watchers):
             self._stop(mailbox_id)
-
-    def _mailboxes(self) -> list[Mailbox]:
-        with session_scope(self.engine) as session:
-            mailboxes = [
-                mailbox
-                for mailbox in list_mailboxes(session, enabled_only=self.slug is None)
-                if self.slug is None or mailbox.slug == self.slug
-            ]
-            for mailbox in mailboxes:
-                session.expunge(mailbox)
-        return mailboxes
 
     def _start(self, mailbox: Mailbox) -> _Watcher:
         stop = threading.Event()

@@ -38,11 +38,6 @@ class PreparedBatch:
 Preparer = Callable[[Sequence[RawIncoming]], PreparedBatch]
 
 
-def ingest_process_count(configured: int) -> int:
-    """How many processes prepare messages: the setting, or one per CPU when it is 0."""
-    return configured or os.cpu_count() or 1
-
-
 @contextmanager
 def preparer(
     *,
@@ -51,7 +46,11 @@ def preparer(
     processes: int,
     parse: Callable[[bytes], ParsedMessage],
 ) -> Iterator[Preparer]:
-    """A function that starts preparing a batch and returns at once (inline when small)."""
+    """A function that starts preparing a batch and returns at once (inline when small).
+
+    processes is the setting: 0 for one per CPU, 1 for none beside the caller.
+    """
+    processes = processes or os.cpu_count() or 1
     if processes < 2 or message_count < PARALLEL_MIN_MESSAGES:
         yield lambda messages: _prepared_inline(messages, file_store=file_store, parse=parse)
         return

@@ -5,9 +5,10 @@ import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -18,10 +19,10 @@ from backend.database import get_engine, session_scope
 from backend.mail.incoming import ImapPosition, RawIncoming
 from backend.mail.parser import parse_message
 from backend.mailboxes.imap import ImapFolder, MailboxConnectionError, open_folder
-from backend.mailboxes.pipeline import PreparedBatch, Preparer, ingest_process_count, preparer
+from backend.mailboxes.pipeline import PreparedBatch, Preparer, preparer
 from backend.mailboxes.service import (
     imap_settings_for,
-    list_mailboxes,
+    mailboxes_to_watch,
     record_poll_failure,
     record_poll_success,
     release_poll_lease,
@@ -36,6 +37,8 @@ BUSY_ERROR = "Relève déjà en cours par un autre processus."
 # Batches fetched and being prepared while the oldest is logged: enough to keep the
 # preparing processes busy, few enough to bound memory (batches of imap_batch_size).
 BATCHES_AHEAD = 2
+
+T = TypeVar("T")
 
 
 class PollInterruptedError(Exception):
@@ -64,19 +67,15 @@ def poll_all_mailboxes(
     """Poll each enabled mailbox (or the one named) in turn; one failing never stops the others."""
     engine = engine or get_engine()
     with session_scope(engine) as session:
-        mailboxes = [
-            (mailbox.id, mailbox.slug)
-            for mailbox in list_mailboxes(session, enabled_only=slug is None)
-            if slug is None or mailbox.slug == slug
-        ]
+        mailboxes = mailboxes_to_watch(session, slug=slug)
     reports = []
-    for mailbox_id, mailbox_slug in mailboxes:
-        assert mailbox_id is not None
+    for mailbox in mailboxes:
+        assert mailbox.id is not None
         try:
-            reports.append(poll_mailbox(mailbox_id=mailbox_id, settings=settings, engine=engine))
+            reports.append(poll_mailbox(mailbox_id=mailbox.id, settings=settings, engine=engine))
         except Exception as error:
-            logger.exception("polling mailbox %s failed", mailbox_slug)
-            reports.append(PollReport(slug=mailbox_slug, error=f"Erreur interne : {error}"))
+            logger.exception("polling mailbox %s failed", mailbox.slug)
+            reports.append(PollReport(slug=mailbox.slug, error=f"Erreur interne : {error}"))
     return reports
 
 
@@ -131,23 +130,33 @@ def _poll_folder(
         with preparer(
             file_store=FileStore(settings.file_store_dir),
             message_count=len(uids),
-            processes=ingest_process_count(settings.ingest_processes),
+            processes=settings.ingest_processes,
             parse=parse_message,
         ) as prepare:
-            # Batches are fetched and prepared ahead while earlier ones are logged, in order.
-            pending: deque[_FetchedBatch] = deque()
-            for start in range(0, len(uids), settings.imap_batch_size):
-                batch = uids[start : start + settings.imap_batch_size]
-                pending.append(_fetch_batch(folder, batch=batch, context=context, prepare=prepare))
-                report.fetched += len(pending[-1].fetched_uids)
-                if len(pending) > BATCHES_AHEAD:
-                    last_uid = _log_batch(
-                        pending.popleft(), folder=folder, last_uid=last_uid, report=report
-                    )
-            while pending:
+            fetched = (
+                _fetch_batch(folder, batch=batch, context=context, prepare=prepare, report=report)
+                for batch in _batches(uids, size=settings.imap_batch_size)
+            )
+            # Later batches are fetched and prepared while earlier ones are logged, in order.
+            for batch in _read_ahead(fetched, depth=BATCHES_AHEAD):
                 last_uid = _log_batch(
-                    pending.popleft(), folder=folder, last_uid=last_uid, report=report
+                    batch, folder=folder, context=context, last_uid=last_uid, report=report
                 )
+
+
+def _batches(uids: Sequence[int], *, size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(uids), size):
+        yield uids[start : start + size]
+
+
+def _read_ahead(items: Iterator[T], *, depth: int) -> Iterator[T]:
+    """The items in order, each yielded once the next `depth` ones have been started."""
+    pending: deque[T] = deque()
+    for item in items:
+        pending.append(item)
+        if len(pending) > depth:
+            yield pending.popleft()
+    yield from pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +175,19 @@ class _FetchedBatch:
     uids: Sequence[int]
     fetched_uids: list[int]
     prepared: PreparedBatch
-    context: _BatchContext
 
 
 def _fetch_batch(
-    folder: ImapFolder, *, batch: Sequence[int], context: _BatchContext, prepare: Preparer
+    folder: ImapFolder,
+    *,
+    batch: Sequence[int],
+    context: _BatchContext,
+    prepare: Preparer,
+    report: PollReport,
 ) -> _FetchedBatch:
     """Fetch a batch and start preparing it (parsing, storing)."""
     fetched = folder.fetch(batch)
+    report.fetched += len(fetched)
     raws = [
         RawIncoming(
             raw=message.raw,
@@ -188,23 +202,24 @@ def _fetch_batch(
         uids=batch,
         fetched_uids=[message.uid for message in fetched],
         prepared=prepare(raws),
-        context=context,
     )
 
 
 def _log_batch(
-    batch: _FetchedBatch, *, folder: ImapFolder, last_uid: int, report: PollReport
+    batch: _FetchedBatch,
+    *,
+    folder: ImapFolder,
+    context: _BatchContext,
+    last_uid: int,
+    report: PollReport,
 ) -> int:
     """Log a prepared batch and commit it with the new last UID; that UID."""
-    context = batch.context
     prepared = batch.prepared.result()
     new_last_uid = max(batch.uids)
     with session_scope(context.engine) as session:
         _claim_batch(session, context=context, expected_last_uid=last_uid)
-        mailbox = session.get(Mailbox, context.mailbox.id)
-        assert mailbox is not None
         outcomes = log_incoming_messages(
-            session, mailbox=mailbox, messages=prepared, settings=context.settings
+            session, mailbox=context.mailbox, messages=prepared, settings=context.settings
         )
         for outcome in outcomes:
             _count(report, outcome)

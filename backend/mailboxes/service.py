@@ -29,6 +29,18 @@ def list_mailboxes(session: Session, *, enabled_only: bool = False) -> Sequence[
     return session.exec(statement).all()
 
 
+def mailboxes_to_watch(session: Session, *, slug: str | None) -> list[Mailbox]:
+    """The enabled mailboxes, or only the one named (enabled or not), detached from session."""
+    mailboxes = [
+        mailbox
+        for mailbox in list_mailboxes(session, enabled_only=slug is None)
+        if slug is None or mailbox.slug == slug
+    ]
+    for mailbox in mailboxes:
+        session.expunge(mailbox)
+    return mailboxes
+
+
 def get_mailbox(session: Session, *, slug: str) -> Mailbox:
     """The mailbox with this slug."""
     mailbox = session.exec(select(Mailbox).where(Mailbox.slug == slug)).first()

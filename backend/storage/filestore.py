@@ -42,12 +42,7 @@ class FileStore:
         return self.put_many([data])[0]
 
     def put_many(self, contents: Sequence[bytes]) -> list[StoredFile]:
-        """Store many files, all durable on return.
-
-        Every file is written, made durable, then renamed into place and the names made
-        durable: two flushes for the whole batch instead of two per file, each a round trip
-        to the disk.
-        """
+        """Store many files, all durable on return, with two flushes for the whole batch."""
         stored = [StoredFile(hashlib.sha256(data).hexdigest(), len(data)) for data in contents]
         missing = {
             item.sha256: data
@@ -59,23 +54,9 @@ class FileStore:
             for sha256, data in missing.items():
                 handle, temporary_path = stack.enter_context(self._atomic_writer())
                 handle.write(data)
-                handle.flush()
                 staged.append((handle, temporary_path, self.path_for(sha256)))
-            self._make_durable([handle.fileno() for handle, _, _ in staged])
-            for _, temporary_path, final_path in staged:
-                final_path.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(temporary_path, final_path)
-            self._make_durable(sorted({str(final_path.parent) for _, _, final_path in staged}))
+            self._publish(staged)
         return stored
-
-    def _make_durable(self, targets: Sequence[int | str]) -> None:
-        """Flush written files (descriptors) or renames (their directories) to the disk."""
-        if not targets:
-            return
-        if len(targets) > 1 and has_syncfs():
-            syncfs(self.root)
-        else:
-            _fsync_all(targets)
 
     def put_stream(self, source: BinaryIO) -> StoredFile:
         """Store a stream, hashing while copying so large files never sit in memory."""
@@ -87,7 +68,8 @@ class FileStore:
                 handle.write(chunk)
                 size += len(chunk)
             stored = StoredFile(sha256=digest.hexdigest(), size=size)
-            self._publish(handle=handle, temporary_path=temporary_path, stored=stored)
+            if not self.exists(stored.sha256):
+                self._publish([(handle, temporary_path, self.path_for(stored.sha256))])
         return stored
 
     def path_for(self, sha256: str) -> Path:
@@ -128,16 +110,28 @@ class FileStore:
         finally:
             temporary_path.unlink(missing_ok=True)
 
-    def _publish(self, *, handle: BinaryIO, temporary_path: Path, stored: StoredFile) -> None:
-        """Make the written file durable, then move it to its final name in one step."""
-        final_path = self.path_for(stored.sha256)
-        if final_path.is_file():
-            return  # same content already stored: content addressing makes this a no-op
-        handle.flush()
-        os.fsync(handle.fileno())
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary_path, final_path)
-        _fsync_directory(final_path.parent)
+    def _publish(self, staged: Sequence[tuple[BinaryIO, Path, Path]]) -> None:
+        """Make written files durable, move each to its final name, make the names durable.
+
+        The files are flushed before the renames so that no name ever points at missing data.
+        """
+        for handle, _, _ in staged:
+            handle.flush()
+        self._make_durable([handle.fileno() for handle, _, _ in staged])
+        for _, temporary_path, final_path in staged:
+            final_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary_path, final_path)
+        self._make_durable(sorted({str(final_path.parent) for _, _, final_path in staged}))
+
+    def _make_durable(self, targets: Sequence[int | str]) -> None:
+        """Flush written files (descriptors) or renames (their directories) to the disk."""
+        if not targets:
+            return
+        # One file: its own fsync is cheaper than flushing the whole filesystem.
+        if len(targets) > 1 and has_syncfs():
+            syncfs(self.root)
+        else:
+            _fsync_all(targets)
 
 
 def _fsync_directory(directory: Path | str) -> None:

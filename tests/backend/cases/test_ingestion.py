@@ -125,7 +125,12 @@ def test_new_cases_are_numbered_in_order_of_arrival(
 ) -> None:
     subjects = [f"Demande n° {number}" for number in range(5)]
 
-    _log(session, mailbox, settings, _incoming(tmp_path, *map(_mail_with_subject, subjects)))
+    _log(
+        session,
+        mailbox,
+        settings,
+        _incoming(tmp_path, *(citizen_mail(subject=subject) for subject in subjects)),
+    )
 
     cases = session.exec(
         select(Case).where(Case.mailbox_id == mailbox.id).order_by(col(Case.reference))
@@ -133,10 +138,6 @@ def test_new_cases_are_numbered_in_order_of_arrival(
     assert [case.subject for case in cases] == subjects
     numbers = [int(case.reference.rsplit("-", 1)[1]) for case in cases]
     assert numbers == list(range(numbers[0], numbers[0] + 5))
-
-
-def _mail_with_subject(subject: str) -> bytes:
-    return citizen_mail(subject=subject)
 
 
 def test_two_replies_to_a_closed_case_reopen_it_once(
