@@ -64,7 +64,7 @@ def preparer(
     ) as pool:
 
         def submit(messages: Sequence[RawIncoming]) -> PreparedBatch:
-            size = -(-len(messages) // processes)  # one piece per process
+            size = max(1, -(-len(messages) // processes))  # one piece per process
             return PreparedBatch(
                 [
                     pool.submit(
