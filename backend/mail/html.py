@@ -11,7 +11,11 @@ MAX_HTML_CHARS = 2_000_000
 # html5ever's work grows with the square of the nesting depth: 100,000 nested <div> take a minute.
 MAX_NESTING = 1_000
 
-_CLEANER = nh3.Cleaner(clean_content_tags={"script", "style", "title"})
+_CLEANER = nh3.Cleaner(clean_content_tags={"script", "style"})
+# The document title is text the sender wrote, and help desks show it (Zammad keeps it): it
+# becomes the first paragraph instead of vanishing with the <head>.
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.IGNORECASE)
+_TITLE_CLOSE = re.compile(r"</title\s*>", re.IGNORECASE)
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
     | {"source", "track", "wbr", "keygen", "command", "basefont", "frame", "isindex"}
@@ -20,7 +24,7 @@ _VOID = frozenset(
 _SELF_CLOSING_SIBLINGS = frozenset(
     {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot"}
 )
-_SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
+_SKIPPED = frozenset({"script", "style", "template", "noscript"})
 _PARAGRAPHS = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol", "dl", "pre"}
     | {"hr", "address", "figure", "fieldset"}
@@ -38,7 +42,7 @@ _ANY_TAG = re.compile(r"<[^<>]*>")
 _BREAK_TAG = re.compile(
     r"<(?:br|/?(?:p|div|li|tr|h[1-6]|table|blockquote|ul|ol|pre))\b[^<>]*>", re.IGNORECASE
 )
-_SKIPPED_OPEN = re.compile(r"<(script|style|head|title|template)\b", re.IGNORECASE)
+_SKIPPED_OPEN = re.compile(r"<(script|style|template)\b", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _WHITESPACE = re.compile(r"\s+")
 _AROUND_NEWLINE = re.compile(r" *\n *")
@@ -50,6 +54,7 @@ def sanitise_html(html: str, *, defects: Defects) -> str:
     if len(html) > MAX_HTML_CHARS:
         defects.add(f"HTML part larger than {MAX_HTML_CHARS} characters truncated")
         html = html[:MAX_HTML_CHARS]
+    html = _TITLE_CLOSE.sub("</p>", _TITLE_OPEN.sub("<p>", html))
     if _nesting_exceeds(html, limit=MAX_NESTING):
         defects.add(f"HTML nested deeper than {MAX_NESTING} elements replaced by its text")
         return f"<pre>{escape(_strip_tags(html))}</pre>"
@@ -106,7 +111,7 @@ def _strip_tags(html: str) -> str:
 
 
 def _drop_skipped(html: str) -> str:
-    """HTML without the content of script, style, head and title elements."""
+    """HTML without the content of script, style and template elements."""
     lower = html.lower()
     kept = []
     position = 0

@@ -59,3 +59,8 @@ class ParsedMessage:
     attachments: tuple[ParsedAttachment, ...]
     defects: tuple[str, ...]
     fingerprint: str
+
+    @property
+    def reply_address(self) -> ParsedAddress | None:
+        """Where an answer goes: Reply-To (web forms send from noreply), else the sender."""
+        return self.reply_to[0] if self.reply_to else self.sender

@@ -54,6 +54,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     message_id = fields.message_id()
     in_reply_to = fields.in_reply_to()
     sender = fields.sender()
+    reply_to = fields.addresses("reply-to")
     return ParsedMessage(
         message_id=message_id or f"{digest[:32]}@{SYNTHETIC_DOMAIN}",
         message_id_synthesised=message_id is None,
@@ -63,11 +64,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
         sender=sender,
         to=fields.addresses("to"),
         cc=fields.addresses("cc"),
-        reply_to=fields.addresses("reply-to"),
+        reply_to=reply_to,
         date=fields.date(),
         headers=fields.decoded_all(),
         automation_markers=_automation_markers(
-            fields, sender=sender, content_type=root.content_type
+            fields,
+            reply_address=reply_to[0] if reply_to else sender,
+            content_type=root.content_type,
         ),
         body_text=body.text,
         body_html=body.html,
@@ -119,11 +122,16 @@ class _HeaderFields:
         return () if value is None else self._parse_addresses(value, where=name)
 
     def sender(self) -> ParsedAddress | None:
-        """The first From mailbox, looking past From fields that hold none."""
+        """The first From mailbox, looking past From fields that hold none, else Reply-To's."""
         for value in self.all_raw("from"):
             found = self._parse_addresses(value, where="from")
             if found:
                 return found[0]
+        # Whoever a reply would reach is the best identity left (Zammad does the same).
+        reply_to = self.addresses("reply-to")
+        if reply_to:
+            self._defects.add("no From address: the sender is taken from Reply-To")
+            return reply_to[0]
         return None
 
     def _parse_addresses(self, value: str, *, where: str) -> tuple[ParsedAddress, ...]:
@@ -176,7 +184,7 @@ def _public_address(address: Address) -> ParsedAddress:
 
 
 def _automation_markers(
-    fields: _HeaderFields, *, sender: ParsedAddress | None, content_type: str
+    fields: _HeaderFields, *, reply_address: ParsedAddress | None, content_type: str
 ) -> tuple[str, ...]:
     """Why the message looks machine-sent (RFC 3834 and the help desks' experience)."""
     markers: list[str] = []
@@ -184,8 +192,10 @@ def _automation_markers(
         marker = check(fields)
         if marker:
             markers.append(marker)
-    if sender is not None:
-        local = sender.address.rpartition("@")[0] or sender.address
+    # The address an answer would go to: a web form's noreply sender with a citizen's
+    # Reply-To is a person.
+    if reply_address is not None:
+        local = reply_address.address.rpartition("@")[0] or reply_address.address
         if local.lower() in _AUTOMATIC_SENDERS:
             markers.append(f"sender: {local}")
     if content_type == "multipart/report":

@@ -47,6 +47,17 @@ def test_a_plain_message() -> None:
     assert parsed.defects == ()
 
 
+def test_without_a_from_address_the_sender_is_the_reply_to() -> None:
+    """A From that names nobody (spam tools write "name" <>) leaves Reply-To, with a defect."""
+    headers = HEADERS.replace(
+        b"From: =?utf-8?q?Am=C3=A9lie_Durand?= <amelie.durand@Example.FR>",
+        b'From: "Am\xc3\xa9lie" <>\r\nReply-To: <amelie.durand@example.fr>',
+    )
+    parsed = parse_message(message(headers=headers))
+    assert parsed.sender == ParsedAddress(name=None, address="amelie.durand@example.fr")
+    assert "no From address: the sender is taken from Reply-To" in parsed.defects
+
+
 @pytest.mark.parametrize(
     "subject",
     [
@@ -118,7 +129,7 @@ def test_rfc_2231_file_names_are_decoded() -> None:
 
 
 def test_html_only_bodies_become_text() -> None:
-    """Blocks and <br> make lines, entities are unescaped, head content is dropped."""
+    """Blocks and <br> make lines, entities are unescaped, the title opens the text, styles go."""
     html = (
         b"<html><head><title>Courriel</title><style>p{color:red}</style></head><body>"
         b"<p>Madame,&nbsp;Monsieur,</p><div>Je sollicite un <b>rendez-vous</b>.<br>Merci</div>"
@@ -126,7 +137,7 @@ def test_html_only_bodies_become_text() -> None:
     )
     parsed = parse_message(message(extra=b"Content-Type: text/html; charset=utf-8\r\n", body=html))
     assert parsed.body_text == (
-        "Madame, Monsieur,\n\nJe sollicite un rendez-vous.\nMerci\n\n"
+        "Courriel\n\nMadame, Monsieur,\n\nJe sollicite un rendez-vous.\nMerci\n\n"
         "passeport\njustificatif de domicile"
     )
     assert parsed.body_html is not None
@@ -272,6 +283,19 @@ def test_automatic_senders_are_markers(sender: bytes) -> None:
     assert parse_message(message(headers=headers)).automation_markers == (f"sender: {local}",)
 
 
+def test_a_web_form_from_noreply_with_a_citizen_reply_to_is_a_person() -> None:
+    """The contact form of the préfecture's website sends from noreply, on the citizen's behalf."""
+    headers = (
+        b"From: Formulaire de contact <no-reply@gers.gouv.fr>\r\n"
+        b"Reply-To: Amelie Durand <amelie.durand@example.fr>\r\nTo: contact@gers.gouv.fr\r\n"
+    )
+    parsed = parse_message(message(headers=headers))
+    assert parsed.automation_markers == ()
+    assert parsed.reply_address == ParsedAddress(
+        name="Amelie Durand", address="amelie.durand@example.fr"
+    )
+
+
 def test_auto_submitted_no_is_a_human() -> None:
     """Auto-Submitted: no is what a person's client may send."""
     assert parse_message(message(extra=b"Auto-Submitted: no\r\n")).automation_markers == ()
@@ -409,10 +433,11 @@ def test_oversized_html_is_truncated_with_a_defect() -> None:
 def test_deeply_nested_html_is_replaced_by_its_text() -> None:
     """Nesting that would make the sanitiser quadratic is not sanitised but flattened."""
     depth = MAX_NESTING * 20
-    html = b"<div>" * depth + b"Texte <script>x()</script>profond" + b"</div>" * depth
+    head = b"<head><title>Objet</title><style>p{color:red}</style></head>"
+    html = head + b"<div>" * depth + b"Texte <script>x()</script>profond" + b"</div>" * depth
     parsed = parse_message(message(extra=b"Content-Type: text/html\r\n", body=html))
-    assert parsed.body_text == "Texte profond"
-    assert parsed.body_html == "<pre>Texte profond</pre>"
+    assert parsed.body_text == "Objet\n\nTexte profond"
+    assert parsed.body_html == "<pre>Objet\n\nTexte profond</pre>"
 
 
 @pytest.mark.parametrize("html", ["<a " * 200_000, "<!--" * 200_000, "</" * 200_000])
