@@ -19,7 +19,8 @@ RUN mkdir backend workers && touch backend/__init__.py workers/__init__.py \
 COPY backend ./backend
 COPY workers ./workers
 COPY letter_templates ./letter_templates
-RUN pip install --no-deps -c constraints.txt .
+# Editable, so that the code finds letter_templates/ beside it, as in a checkout.
+RUN pip install --no-deps -c constraints.txt -e .
 
 USER qualipref
 VOLUME ["/var/lib/qualipref"]

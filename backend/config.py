@@ -104,8 +104,26 @@ class Settings(BaseSettings):
     # Processes that parse and store a large backlog beside the poller (0: one per CPU,
     # 1: none, all in the poller's own process).
     ingest_processes: Annotated[int, Field(ge=0, le=64)] = 0
+    # Outgoing mail: SMTP network timeout; retries after temporary failures (exponential from
+    # the base up to the maximum, given up after the last delay); how often beat looks for due
+    # e-mails; after how long an attempt whose worker vanished is settled.
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    outbox_retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
+    outbox_retry_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    outbox_give_up_after_seconds: Annotated[float, Field(gt=0)] = 2 * 24 * 3600.0
+    outbox_sweep_seconds: Annotated[float, Field(gt=0)] = 15.0
+    outbox_stale_sending_seconds: Annotated[float, Field(gt=0)] = 600.0
+    # Automatic acknowledgements: at most this many per address in 24 hours (the loop guard),
+    # the e-mail delay promised in them, and the domains whose senders are the préfecture's
+    # own (none given: the domain of the préfecture's e-mail address).
+    acknowledgement_limit_per_day: Annotated[int, Field(ge=0)] = 3
+    email_answer_delay_days: Annotated[int, Field(ge=1)] = 5
+    own_mail_domains: list[str] = Field(default_factory=list)
     # Words that make an incoming message a proposed complaint (matched without accents).
     complaint_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_COMPLAINT_KEYWORDS))
+    # The préfecture's customised letter templates: a file there wins over the shipped one of
+    # the same path in letter_templates/ (file by file); None uses the shipped ones only.
+    letter_templates_override_dir: Path | None = None
 
     @field_validator("data_dir")
     @classmethod
@@ -141,6 +159,19 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("QUALIPREF_SECRET_KEY must be at least 32 characters in production")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("QUALIPREF_SMTP_URL must start with smtp:// or smtps://")
+        return value
+
+    @property
+    def own_domains(self) -> frozenset[str]:
+        """Mail domains of the préfecture: no automatic reply goes to them."""
+        domains = self.own_mail_domains or [self.prefecture.email.rpartition("@")[2]]
+        return frozenset(domain.strip().lower() for domain in domains if domain.strip())
 
     @property
     def tzinfo(self) -> ZoneInfo:

@@ -82,12 +82,14 @@ def run(*, messages: int) -> None:
             stop.set()
             watching.join(timeout=30)
             engine.dispose()
-    delays.sort()
-    p95 = statistics.quantiles(delays, n=20, method="inclusive")[18]
-    print(
-        f"IDLE delivery-to-commit over {messages} messages: p50 {statistics.median(delays):.3f} s, "
-        f"p95 {p95:.3f} s, max {delays[-1]:.3f} s"
-    )
+    print(f"IDLE delivery-to-commit over {messages} messages: {describe_latencies(delays)}")
+
+
+def describe_latencies(delays: list[float]) -> str:
+    """p50, p95 and worst of a set of delays."""
+    ordered = sorted(delays)
+    p95 = statistics.quantiles(ordered, n=20, method="inclusive")[18]
+    return f"p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s"
 
 
 def main() -> None:

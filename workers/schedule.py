@@ -16,4 +16,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "qualipref.poll_due_mailboxes",
             "schedule": settings.poll_interval_seconds,
         },
+        "deliver-due-emails": {
+            "task": "qualipref.deliver_due_emails",
+            "schedule": settings.outbox_sweep_seconds,
+        },
     }

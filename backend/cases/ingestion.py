@@ -15,6 +15,11 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
+from backend.acknowledgements.service import (
+    NewCase,
+    plan_acknowledgements,
+    queue_acknowledgements,
+)
 from backend.cases.classification import default_kind, suggest_complaint
 from backend.cases.references import allocate_case_references, case_ids_by_reference
 from backend.cases.threading import KnownThreads, load_known_threads
@@ -23,6 +28,7 @@ from backend.database import in_list_chunks
 from backend.mail.incoming import ImapPosition, IncomingMessage
 from backend.mail.parser import ParsedMessage
 from backend.models import (
+    NO_SUBJECT,
     Attachment,
     AuditEvent,
     Case,
@@ -37,8 +43,6 @@ from backend.storage.filestore import StoredFile
 
 POLLER = "system:poller"
 UNREADABLE_SUBJECT = "(message illisible)"
-NO_SUBJECT = "(sans objet)"
-BEFORE_START_REASON = "reçu avant la date de mise en service de la boîte"
 
 
 class IngestOutcome(StrEnum):
@@ -216,17 +220,33 @@ class _Batch:
         if not openers:
             return
         references = self._allocate_references(openers)
+        skip_reasons = plan_acknowledgements(
+            self.session, mailbox=self.mailbox, openers=openers, settings=self.settings
+        )
         _bulk_insert(
             self.session,
             Case,
             rows=[
-                self._case_values(opener, reference=reference)
-                for opener, reference in zip(openers, references, strict=True)
+                self._case_values(opener, reference=reference, skip_reason=skip_reason)
+                for opener, reference, skip_reason in zip(
+                    openers, references, skip_reasons, strict=True
+                )
             ],
         )
         case_ids = case_ids_by_reference(self.session, references=references)
         for slot, reference in zip(slots, references, strict=True):
             slot.case_id = case_ids[reference]
+        queue_acknowledgements(
+            self.session,
+            mailbox=self.mailbox,
+            cases=[
+                NewCase(case_id=case_ids[reference], recipient=recipient)
+                for opener, reference, skip_reason in zip(
+                    openers, references, skip_reasons, strict=True
+                )
+                if skip_reason is None and (recipient := _reply_address(opener))
+            ],
+        )
 
     def _insert_messages(self) -> list[int]:
         """Insert the batch's messages; their ids, in order."""
@@ -264,13 +284,14 @@ class _Batch:
         }
         return [str(next(allocated[year])) for year in years]
 
-    def _case_values(self, message: IncomingMessage, *, reference: str) -> dict[str, Any]:
+    def _case_values(
+        self, message: IncomingMessage, *, reference: str, skip_reason: str | None
+    ) -> dict[str, Any]:
         parsed = message.parsed
         sender = parsed.sender if parsed else None
         complaint = parsed is not None and suggest_complaint(
             subject=parsed.subject, body=parsed.body_text, keywords=self.settings.complaint_keywords
         )
-        received_on = message.received_at.astimezone(self.settings.tzinfo).date()
         return {
             "reference": reference,
             "kind": default_kind(self.mailbox.kind),
@@ -287,9 +308,7 @@ class _Batch:
             "attention_reason": (
                 None if parsed else f"Message illisible, conservé brut : {message.parse_error}"
             ),
-            "acknowledgement_skip_reason": (
-                BEFORE_START_REASON if received_on < self.mailbox.start_date else None
-            ),
+            "acknowledgement_skip_reason": skip_reason,
         }
 
     def _event_values(
@@ -328,6 +347,12 @@ class _Batch:
         if message.parsed is not None:
             values.update(_parsed_values(message.parsed))
         return values
+
+
+def _reply_address(message: IncomingMessage) -> str | None:
+    """Where an answer to the message goes."""
+    address = message.parsed.reply_address if message.parsed else None
+    return address.address if address else None
 
 
 def _bulk_insert(session: Session, model: type[SQLModel], *, rows: list[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from backend.cli import processes
 from backend.cli.database import db_app
 from backend.config import get_settings
 from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
+from backend.outbox.cli import outbox_app
 
 app = typer.Typer(
     name="qualipref",
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(outbox_app, name="outbox")
 app.command("poll", help="Relever les boîtes aux lettres.")(poll)
 app.command("idle", help="Surveiller les boîtes en IMAP IDLE (nouveau courrier en secondes).")(idle)
 app.command("import", help="Importer l'historique d'une boîte (mbox, Maildir, .eml).")(import_mail)

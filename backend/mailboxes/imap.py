@@ -11,6 +11,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from backend.models import ImapTls
+from backend.network import describe_network_error
 
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 
@@ -191,16 +192,19 @@ def _server_text(error: Exception) -> str:
 
 
 def _describe_connection_error(settings: ImapSettings, error: Exception) -> str:
-    where = f"{settings.host}:{settings.port}"
-    if isinstance(error, socket.gaierror):
-        return f"Nom de serveur IMAP inconnu : {settings.host} ({error.strerror})"
-    if isinstance(error, ConnectionRefusedError):
-        return f"Connexion refusée par {where} (serveur arrêté ou mauvais port ?)"
-    if isinstance(error, TimeoutError | socket.timeout):
-        return f"Pas de réponse de {where} en {settings.timeout_seconds:g} s"
-    if isinstance(error, ssl.SSLError):
-        return f"Échec TLS avec {where} (mode {settings.tls.value}) : {error.reason or error}"
-    return f"Connexion impossible à {where} : {_server_text(error)}"
+    described = describe_network_error(
+        error,
+        service="IMAP",
+        host=settings.host,
+        port=settings.port,
+        timeout_seconds=settings.timeout_seconds,
+    )
+    if isinstance(error, ssl.SSLError) and described:
+        return f"{described} (mode {settings.tls.value})"
+    return (
+        described
+        or f"Connexion impossible à {settings.host}:{settings.port} : {_server_text(error)}"
+    )
 
 
 def _describe_session_error(settings: ImapSettings, error: Exception) -> str:

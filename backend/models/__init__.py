@@ -13,6 +13,7 @@ SQLModel.metadata.naming_convention = {
 
 from backend.models.audit import AuditEvent  # noqa: E402
 from backend.models.cases import (  # noqa: E402
+    NO_SUBJECT,
     AnswerChannel,
     Case,
     CaseChannel,
@@ -30,6 +31,7 @@ from backend.models.users import Service, ServiceMembership, User, UserRole  # n
 metadata = SQLModel.metadata
 
 __all__ = [
+    "NO_SUBJECT",
     "AnswerChannel",
     "Attachment",
     "AuditEvent",

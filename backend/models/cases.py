@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from backend.models.fields import enum_field, foreign_key, text_field, timestamp_field
 
+# The subject shown for a message that has none.
+NO_SUBJECT = "(sans objet)"
+
 
 class CaseChannel(StrEnum):
     """How the correspondence reached the préfecture."""

@@ -16,6 +16,9 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # The worker stopped after the message data started to go out and before the server's
+    # answer was recorded: it may have been delivered, so it is not resent without a person.
+    UNCERTAIN = "uncertain"
 
 
 class OutboxPurpose(StrEnum):
@@ -33,6 +36,10 @@ class OutboxEmail(SQLModel, table=True):
     __tablename__ = "outbox_emails"
     __table_args__ = (
         sa.Index("ix_outbox_emails_status_next_attempt_at", "status", "next_attempt_at"),
+        # How many automatic replies one address got lately (the loop guard).
+        sa.Index(
+            "ix_outbox_emails_purpose_recipient_created_at", "purpose", "recipient", "created_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -44,12 +51,17 @@ class OutboxEmail(SQLModel, table=True):
     rfc_message_id: str = Field(max_length=998, unique=True)
     from_address: str = Field(max_length=320)
     recipients: list[str] = json_field(default_factory=list)
+    # The first recipient, lower-cased.
+    recipient: str = Field(default="", max_length=320)
     subject: str = text_field(nullable=False)
-    raw_sha256: str = Field(max_length=64)
+    # None until composed: acknowledgements are rendered by the worker, just before sending.
+    raw_sha256: str | None = Field(default=None, max_length=64)
     status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.QUEUED)
     attempts: int = 0
     next_attempt_at: datetime | None = timestamp_field()
     last_attempt_at: datetime | None = timestamp_field()
+    # Set, and committed, just before the message data is handed to the server.
+    transmission_started_at: datetime | None = timestamp_field()
     last_error: str | None = text_field()
     sent_at: datetime | None = timestamp_field()
     created_at: datetime = timestamp_field(now=True)

@@ -158,3 +158,19 @@ def _fsync_all(targets: Sequence[int | str]) -> None:
         return
     with ThreadPoolExecutor(min(FSYNC_THREADS, len(targets))) as pool:
         list(pool.map(fsync, targets))
+
+
+def write_durably(path: Path, *, data: bytes) -> None:
+    """Write a named file whole or not at all, on disk when this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(name, 0o644)
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    _fsync_directory(path.parent)

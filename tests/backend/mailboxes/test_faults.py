@@ -1,5 +1,6 @@
 """Crashes and outages never lose or duplicate a message: kill the poller, cut the database."""
 
+import functools
 import os
 import random
 import subprocess
@@ -105,8 +106,20 @@ def _processes_polling(mailbox: PolledMailbox, *, patience_seconds: float) -> li
         time.sleep(0.1)
 
 
+@functools.cache
+def _watching(engine: Engine) -> Engine:
+    """An engine whose reads never queue for the poller's write lock.
+
+    The application's SQLite transactions all begin IMMEDIATE, readers included: a watcher
+    reading that way waits behind a poller that commits batch after batch, and sees its
+    progress too late to kill it where it meant to. A plain deferred read in WAL mode does not
+    wait.
+    """
+    return sa.create_engine(engine.url) if engine.dialect.name == "sqlite" else engine
+
+
 def _last_uid(engine: Engine, mailbox: PolledMailbox) -> int:
-    with Session(engine) as session:
+    with Session(_watching(engine)) as session:
         state = session.exec(
             select(MailboxSyncState).where(MailboxSyncState.mailbox_id == mailbox.id)
         ).first()

@@ -1,0 +1,120 @@
+"""Composing an acknowledgement from its case, just before it is first sent."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from backend.config import Settings
+from backend.letters.rendering import TemplateRenderError, render_email
+from backend.mail.compose import OutgoingEmail, compose_email
+from backend.mail.message import ParsedAddress
+from backend.mail.parser import SYNTHETIC_DOMAIN
+from backend.models import (
+    NO_SUBJECT,
+    Case,
+    Mailbox,
+    MailboxKind,
+    Message,
+    MessageDirection,
+    OutboxEmail,
+    Service,
+)
+from backend.outbox.composition import ComposedEmail, CompositionError
+
+TEMPLATE_BY_MAILBOX_KIND = {
+    MailboxKind.CONTACT: "accuse-reception-contact",
+    MailboxKind.SEJOUR: "accuse-reception-sejour",
+    MailboxKind.QUALITE: "accuse-reception-qualite",
+    MailboxKind.OTHER: "accuse-reception-contact",
+}
+# Every automatic reply says it is one (RFC 3834) and asks Exchange not to answer it.
+AUTOMATIC_REPLY_HEADERS = (
+    ("Auto-Submitted", "auto-replied"),
+    ("X-Auto-Response-Suppress", "All"),
+    ("Content-Language", "fr"),
+)
+
+
+def compose_acknowledgement(
+    session: Session, outbox: OutboxEmail, settings: Settings
+) -> ComposedEmail:
+    """The acknowledgement of the outbox row's case, from its mailbox kind's templates."""
+    case = session.get(Case, outbox.case_id)
+    mailbox = session.get(Mailbox, case.mailbox_id) if case and case.mailbox_id else None
+    if case is None or mailbox is None:
+        raise CompositionError("accusé de réception sans dossier ni boîte aux lettres")
+    opener = _first_message(session, case_id=outbox.case_id)
+    template = TEMPLATE_BY_MAILBOX_KIND[mailbox.kind]
+    try:
+        rendered = render_email(
+            settings=settings,
+            template=template,
+            context=_template_context(case, mailbox=mailbox, session=session, settings=settings),
+        )
+    except TemplateRenderError as error:
+        raise CompositionError(str(error)) from error
+    email = OutgoingEmail(
+        sender=ParsedAddress(name=settings.prefecture.name, address=outbox.from_address),
+        to=tuple(ParsedAddress(name=None, address=address) for address in outbox.recipients),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=outbox.rfc_message_id,
+        date=datetime.now(settings.tzinfo),
+        in_reply_to=_answered_id(opener),
+        references=_references(opener),
+        extra_headers=AUTOMATIC_REPLY_HEADERS,
+    )
+    return ComposedEmail(subject=email.subject, raw=compose_email(email))
+
+
+def _template_context(
+    case: Case, *, mailbox: Mailbox, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """What the acknowledgement templates are given (see letter_templates/README.md)."""
+    service = session.get(Service, case.service_id) if case.service_id else None
+    identity = settings.prefecture
+    return {
+        "reference": case.reference,
+        "citizen_subject": case.subject or NO_SUBJECT,
+        "received_at": case.received_at,
+        "delay_days": settings.email_answer_delay_days,
+        "mailbox": {"kind": mailbox.kind.value, "address": mailbox.address},
+        "service": {
+            "name": service.name if service else identity.name,
+            "postal_address": (service and service.postal_address) or identity.postal_address,
+            "email": (service and service.email) or mailbox.address,
+            "phone": (service and service.phone) or identity.phone,
+        },
+        "prefecture": identity.model_dump(
+            include={"name", "prefet_title", "postal_address", "phone", "email", "website"}
+            | {"opening_hours"}
+        ),
+    }
+
+
+def _first_message(session: Session, *, case_id: int | None) -> Message | None:
+    """The incoming message that opened the case."""
+    return session.exec(
+        select(Message)
+        .where(col(Message.case_id) == case_id)
+        .where(col(Message.direction) == MessageDirection.INBOUND)
+        .order_by(col(Message.id))
+        .limit(1)
+    ).first()
+
+
+def _answered_id(opener: Message | None) -> str | None:
+    """The citizen's Message-ID, unless we made it up (it would thread nothing)."""
+    if opener is None or opener.rfc_message_id.endswith(f"@{SYNTHETIC_DOMAIN}"):
+        return None
+    return opener.rfc_message_id
+
+
+def _references(opener: Message | None) -> tuple[str, ...]:
+    """The citizen's References, then their Message-ID: our reply continues their thread."""
+    answered = _answered_id(opener)
+    if opener is None or answered is None:
+        return ()
+    return (*[ref for ref in opener.reference_ids if ref != answered], answered)
