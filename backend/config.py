@@ -36,6 +36,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class DelayUnit(StrEnum):
+    """How delays are counted: working days (the default) or calendar days."""
+
+    WORKING_DAYS = "working_days"
+    CALENDAR_DAYS = "calendar_days"
+
+
 class PrefectureIdentity(BaseModel):
     """The préfecture's identity, printed on letters and acknowledgements."""
 
@@ -49,8 +56,8 @@ class PrefectureIdentity(BaseModel):
     email: str = "prefecture@gers.gouv.fr"
     website: str = "https://www.gers.gouv.fr"
     opening_hours: str = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
-    # holidays.France subdivision: "57", "67", "68" or "6AE" for Alsace-Moselle, "971".."976"
-    # overseas; None for metropolitan France.
+    # holidays.France subdivision: "57" (Moselle) or "6AE" (Alsace; "67" and "68" mean the same)
+    # for Alsace-Moselle, "971".."974" and "976" overseas; None for metropolitan France.
     holiday_subdivision: str | None = None
     # Case references are "<PREFIX>-<YEAR>-<NNNNNN>"; empty means derived from the name.
     reference_prefix: str = ""
@@ -67,6 +74,18 @@ def _ascii_upper(text: str) -> str:
     """Upper-case ASCII transliteration: 'Hautes-Pyrénées' -> 'HAUTES-PYRENEES'."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).upper()
+
+
+class DelayTargets(BaseModel):
+    """The promised answer delays, in the delay unit (working days by default)."""
+
+    email: int = Field(default=5, ge=0)
+    paper: int = Field(default=10, ge=0)
+    suggestion_box: int = Field(default=10, ge=0)
+    # Whatever its channel, a complaint is answered within this.
+    complaint: int = Field(default=5, ge=0)
+    # The rate of answers within target the préfecture commits to.
+    within_target_rate_percent: float = Field(default=80.0, ge=0, le=100)
 
 
 class Settings(BaseSettings):
@@ -94,6 +113,10 @@ class Settings(BaseSettings):
     worker_concurrency: Annotated[int, Field(ge=1)] = 2
     heartbeat_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
     prefecture: PrefectureIdentity = PrefectureIdentity()
+    # Delays, due dates and indicators count working days (Monday to Friday minus the public
+    # holidays of prefecture.holiday_subdivision) unless calendar days are chosen.
+    delay_unit: DelayUnit = DelayUnit.WORKING_DAYS
+    delay_targets: DelayTargets = DelayTargets()
     # Mailbox polling: beat's interval, messages per fetch-and-commit batch, network timeout,
     # how long a poller's lease lasts without renewal, and the longest backoff after failures.
     poll_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
@@ -114,10 +137,9 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: Annotated[float, Field(gt=0)] = 15.0
     outbox_stale_sending_seconds: Annotated[float, Field(gt=0)] = 600.0
     # Automatic acknowledgements: at most this many per address in 24 hours (the loop guard),
-    # the e-mail delay promised in them, and the domains whose senders are the préfecture's
-    # own (none given: the domain of the préfecture's e-mail address).
+    # and the domains whose senders are the préfecture's own (none given: the domain of the
+    # préfecture's e-mail address).
     acknowledgement_limit_per_day: Annotated[int, Field(ge=0)] = 3
-    email_answer_delay_days: Annotated[int, Field(ge=1)] = 5
     own_mail_domains: list[str] = Field(default_factory=list)
     # Words that make an incoming message a proposed complaint (matched without accents).
     complaint_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_COMPLAINT_KEYWORDS))

@@ -58,10 +58,17 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only: "SÉJOUR" would not match "séjour".
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unicode_lower(value: object) -> object:
+    """lower() as PostgreSQL does it, for every alphabet."""
+    return value.lower() if isinstance(value, str) else value
 
 
 @lru_cache

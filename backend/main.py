@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from backend import __version__
 from backend.api import api_router
+from backend.cases.router import transition_not_allowed_handler
+from backend.cases.workflow import TransitionNotAllowedError
 from backend.config import get_settings
 from backend.health.router import router as health_router
 
@@ -23,4 +25,5 @@ def create_app() -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
+    app.add_exception_handler(TransitionNotAllowedError, transition_not_allowed_handler)
     return app

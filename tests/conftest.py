@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.dovecot",
     "tests.fixtures.smtp",
     "tests.fixtures.mailboxes",
+    "tests.fixtures.users",
 ]
 
 

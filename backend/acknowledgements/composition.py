@@ -79,7 +79,7 @@ def _template_context(
         "reference": case.reference,
         "citizen_subject": case.subject or NO_SUBJECT,
         "received_at": case.received_at,
-        "delay_days": settings.email_answer_delay_days,
+        "delay_days": settings.delay_targets.email,
         "mailbox": {"kind": mailbox.kind.value, "address": mailbox.address},
         "service": {
             "name": service.name if service else identity.name,

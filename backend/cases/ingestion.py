@@ -21,8 +21,10 @@ from backend.acknowledgements.service import (
     queue_acknowledgements,
 )
 from backend.cases.classification import default_kind, suggest_complaint
+from backend.cases.due_dates import due_date
 from backend.cases.references import allocate_case_references, case_ids_by_reference
 from backend.cases.threading import KnownThreads, load_known_threads
+from backend.cases.workflow import status_after_reopening
 from backend.config import Settings
 from backend.database import in_list_chunks
 from backend.mail.incoming import ImapPosition, IncomingMessage
@@ -32,6 +34,7 @@ from backend.models import (
     Attachment,
     AuditEvent,
     Case,
+    CaseChannel,
     CaseKind,
     CaseStatus,
     Mailbox,
@@ -182,7 +185,7 @@ class _Batch:
         if case is None or case.id is None:
             return None
         if case.id not in self.slots_by_case_id:
-            if case.status is CaseStatus.CLOSED:
+            if case.status in {CaseStatus.CLOSED, CaseStatus.ANSWERED}:
                 _reopen(self.session, case=case)
             self.slots_by_case_id[case.id] = _Slot(case_id=case.id)
         return self.slots_by_case_id[case.id]
@@ -292,9 +295,16 @@ class _Batch:
         complaint = parsed is not None and suggest_complaint(
             subject=parsed.subject, body=parsed.body_text, keywords=self.settings.complaint_keywords
         )
+        kind = default_kind(self.mailbox.kind)
         return {
             "reference": reference,
-            "kind": default_kind(self.mailbox.kind),
+            "kind": kind,
+            "due_date": due_date(
+                received_at=message.received_at,
+                channel=CaseChannel.EMAIL,
+                kind=kind,
+                settings=self.settings,
+            ),
             "suggested_kind": CaseKind.COMPLAINT if complaint else None,
             "mailbox_id": self.mailbox.id,
             "service_id": self.mailbox.service_id,
@@ -398,9 +408,9 @@ def _attachment_values(
 
 
 def _reopen(session: Session, *, case: Case) -> None:
-    """The citizen wrote again on a closed case: it is open again."""
+    """The citizen wrote again on a closed or answered case: there is work to do again."""
     previous = case.status
-    case.status = CaseStatus.IN_PROGRESS if case.assignee_id else CaseStatus.NEW
+    case.status = status_after_reopening(has_agent=case.assignee_id is not None)
     case.closed_at = None
     case.version += 1
     case.updated_at = utc_now()

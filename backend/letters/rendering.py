@@ -89,6 +89,21 @@ def render_email(
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
 
+def render_text(
+    *, settings: Settings, source: str, name: str, context: Mapping[str, object]
+) -> str:
+    """Plain text from a template held as text (a canned reply), as sandboxed and strict."""
+    roots = _search_path(settings.letter_templates_override_dir)
+    environment = _environment(roots, settings.timezone)
+    return _render(
+        environment,
+        name=name,
+        context=context,
+        roots=roots,
+        source="{% autoescape false %}" + source + "{% endautoescape %}",
+    )
+
+
 def _search_path(override_dir: Path | None) -> tuple[Path, ...]:
     """Where templates are looked for: the préfecture's folder first, then the shipped one."""
     if override_dir is None:
@@ -132,9 +147,12 @@ def _render(
     name: str,
     context: Mapping[str, object],
     roots: tuple[Path, ...],
+    source: str | None = None,
 ) -> str:
-    """One template rendered, its Jinja errors turned into a TemplateRenderError."""
+    """One template (a file, or the source given) rendered, Jinja's errors made readable."""
     try:
+        if source is not None:
+            return environment.from_string(source).render(context)
         return environment.get_template(name).render(context)
     except (TemplateNotFound, TemplateSyntaxError) as error:
         raise TemplateRenderError(_loading_message(error, template=name), template=name) from error

@@ -22,19 +22,27 @@ from backend.models.cases import (  # noqa: E402
     CaseStatus,
     WaitingPeriod,
 )
-from backend.models.letters import Letter, LetterDelivery  # noqa: E402
+from backend.models.letters import CannedReply, Letter, LetterDelivery  # noqa: E402
 from backend.models.mailboxes import ImapTls, Mailbox, MailboxKind, MailboxSyncState  # noqa: E402
 from backend.models.messages import Attachment, Message, MessageDirection  # noqa: E402
 from backend.models.outbox import OutboxEmail, OutboxPurpose, OutboxStatus  # noqa: E402
-from backend.models.users import Service, ServiceMembership, User, UserRole  # noqa: E402
+from backend.models.users import (  # noqa: E402
+    ApiToken,
+    Service,
+    ServiceMembership,
+    User,
+    UserRole,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "NO_SUBJECT",
     "AnswerChannel",
+    "ApiToken",
     "Attachment",
     "AuditEvent",
+    "CannedReply",
     "Case",
     "CaseChannel",
     "CaseKind",

@@ -59,6 +59,9 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_cases_status_due_date", "status", "due_date"),
         sa.Index("ix_cases_answered_at_channel_kind", "answered_at", "channel", "kind"),
+        # Keyset pagination of the case lists: the most urgent first, or the most recent.
+        sa.Index("ix_cases_due_date_id", "due_date", "id"),
+        sa.Index("ix_cases_received_at_id", "received_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

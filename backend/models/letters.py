@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from backend.models.fields import enum_field, foreign_key, json_field, timestamp_field
+from backend.models.fields import enum_field, foreign_key, json_field, text_field, timestamp_field
 
 
 class LetterDelivery(StrEnum):
@@ -34,3 +34,17 @@ class Letter(SQLModel, table=True):
     delivery: LetterDelivery | None = enum_field(LetterDelivery)
     sent_at: datetime | None = timestamp_field()
     outbox_email_id: int | None = foreign_key("outbox_emails.id", index=False)
+
+
+class CannedReply(SQLModel, table=True):
+    """A reusable reply text of a service (or of every service), a template with variables."""
+
+    __tablename__ = "canned_replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None: offered to every service.
+    service_id: int | None = foreign_key("services.id")
+    title: str = Field(max_length=200)
+    body: str = text_field(nullable=False)
+    created_at: datetime = timestamp_field(now=True)
+    updated_at: datetime = timestamp_field(now=True)

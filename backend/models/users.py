@@ -59,3 +59,17 @@ class ServiceMembership(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="users.id", primary_key=True)
     service_id: int = Field(foreign_key="services.id", primary_key=True, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token for integrations; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp_field(now=True)
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()

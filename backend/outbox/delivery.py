@@ -27,7 +27,7 @@ from sqlmodel import col, or_, select
 
 from backend.config import Settings
 from backend.database import session_scope
-from backend.models import Case, OutboxEmail, OutboxPurpose, OutboxStatus
+from backend.models import AnswerChannel, Case, OutboxEmail, OutboxPurpose, OutboxStatus
 from backend.models.types import utc_now
 from backend.outbox.composition import Composer, CompositionError
 from backend.outbox.transport import (
@@ -243,7 +243,7 @@ def _mark_transmission_started(claimed: _Claimed, *, engine: Engine) -> None:
 
 
 def _record_sent(claimed: _Claimed, *, engine: Engine) -> None:
-    """Sent, and, for an acknowledgement, the case acknowledged at the server's acceptance."""
+    """Sent; the case acknowledged, or answered, at the server's acceptance."""
     now = utc_now()
     with session_scope(engine) as session:
         session.execute(
@@ -251,12 +251,22 @@ def _record_sent(claimed: _Claimed, *, engine: Engine) -> None:
             .where(col(OutboxEmail.id) == claimed.outbox_id)
             .values(status=OutboxStatus.SENT, sent_at=now, last_error=None)
         )
-        if claimed.purpose is OutboxPurpose.ACKNOWLEDGEMENT and claimed.case_id is not None:
+        if claimed.case_id is None:
+            return
+        if claimed.purpose is OutboxPurpose.ACKNOWLEDGEMENT:
             session.execute(
                 update(Case)
                 .where(col(Case.id) == claimed.case_id)
                 .where(col(Case.acknowledged_at).is_(None))
                 .values(acknowledged_at=now)
+            )
+        elif claimed.purpose is OutboxPurpose.REPLY:
+            # The first substantive answer is given when the server accepts it.
+            session.execute(
+                update(Case)
+                .where(col(Case.id) == claimed.case_id)
+                .where(col(Case.answered_at).is_(None))
+                .values(answered_at=now, answer_channel=AnswerChannel.EMAIL)
             )
 
 

@@ -19,8 +19,10 @@ from tests.fixtures.database import empty_postgres_database, empty_sqlite_databa
 from tests.fixtures.environment import RUN_ID
 
 APPLICATION_TABLES = {
+    "api_tokens",
     "attachments",
     "audit_events",
+    "canned_replies",
     "case_reference_counters",
     "cases",
     "letters",

@@ -1,0 +1,1 @@
+"""The one working-day calendar of due dates, deadlines, alerts and indicators."""

@@ -1,0 +1,180 @@
+"""Answering a case by e-mail, from the agent's text or a canned reply, signed as the law asks."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from backend.cases.service import CaseInputError, answer_case
+from backend.cases.workflow import Operation, check_operation
+from backend.config import Settings
+from backend.letters.rendering import TemplateRenderError, render_text
+from backend.mail.compose import OutgoingEmail, new_message_id
+from backend.mail.headers import Defects, parse_addresses
+from backend.mail.message import ParsedAddress
+from backend.models import (
+    AnswerChannel,
+    CannedReply,
+    Case,
+    Mailbox,
+    Message,
+    MessageDirection,
+    OutboxPurpose,
+    Service,
+    User,
+)
+from backend.outbox.service import EmailToQueue, queue_emails
+from backend.storage.filestore import FileStore
+
+
+def reply_by_email(
+    session: Session,
+    *,
+    case: Case,
+    text: str | None,
+    canned_reply_id: int | None,
+    variables: Mapping[str, str],
+    actor: User,
+    settings: Settings,
+) -> int:
+    """Queue the reply in the citizen's thread; the case is answered. The outbox id."""
+    check_operation(Operation.REPLY, status=case.status)
+    latest = _latest_incoming(session, case=case)
+    recipient = _recipient(case, latest=latest)
+    service = session.get(Service, case.service_id) if case.service_id else None
+    body = _body(
+        session,
+        case=case,
+        text=text,
+        canned_reply_id=canned_reply_id,
+        context=_context(case, actor=actor, service=service, variables=variables),
+        settings=settings,
+    )
+    sender = _sender_address(session, case=case, settings=settings)
+    email = OutgoingEmail(
+        sender=ParsedAddress(
+            name=service.name if service else settings.prefecture.name, address=sender
+        ),
+        to=(recipient,),
+        subject=_subject(case),
+        text=f"{body.rstrip()}\n\n{_signature(actor, service=service, settings=settings)}\n",
+        html=None,
+        message_id=new_message_id(sender_address=sender),
+        date=datetime.now(settings.tzinfo),
+        in_reply_to=latest.rfc_message_id if latest else None,
+        references=_references(latest),
+    )
+    (outbox_id,) = queue_emails(
+        session,
+        emails=[EmailToQueue(email, OutboxPurpose.REPLY, case.id)],
+        file_store=FileStore(settings.file_store_dir),
+    )
+    answer_case(
+        session,
+        case=case,
+        channel=AnswerChannel.EMAIL,
+        at=None,  # the moment the SMTP server accepts it
+        actor=actor,
+        details={"outbox_id": outbox_id, "to": recipient.address},
+    )
+    return outbox_id
+
+
+def _latest_incoming(session: Session, *, case: Case) -> Message | None:
+    """The citizen's last message: the one the reply answers."""
+    return session.exec(
+        select(Message)
+        .where(col(Message.case_id) == case.id)
+        .where(col(Message.direction) == MessageDirection.INBOUND)
+        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).first()
+
+
+def _recipient(case: Case, *, latest: Message | None) -> ParsedAddress:
+    """The citizen's Reply-To, else their address; a case without one cannot be e-mailed."""
+    for name, value in latest.headers if latest else []:
+        if str(name).lower() == "reply-to":
+            found = parse_addresses(str(value), where="reply-to", defects=Defects())
+            if found:
+                return ParsedAddress(name=found[0].name or None, address=found[0].address)
+    if case.sender_email:
+        return ParsedAddress(name=case.sender_name, address=case.sender_email)
+    raise CaseInputError(
+        f"Le dossier {case.reference} n'a pas d'adresse électronique : répondez par courrier."
+    )
+
+
+def _body(
+    session: Session,
+    *,
+    case: Case,
+    text: str | None,
+    canned_reply_id: int | None,
+    context: dict[str, Any],
+    settings: Settings,
+) -> str:
+    """The agent's text, or the canned reply filled with the case's values."""
+    if canned_reply_id is None:
+        if not text or not text.strip():
+            raise CaseInputError("La réponse est vide : saisissez un texte ou une réponse type.")
+        return text
+    canned = session.get(CannedReply, canned_reply_id)
+    if canned is None or canned.service_id not in {None, case.service_id}:
+        raise CaseInputError(f"Aucune réponse type n° {canned_reply_id} pour ce dossier.")
+    try:
+        return render_text(
+            settings=settings,
+            source=canned.body,
+            name=f"réponse type « {canned.title} »",
+            context=context,
+        )
+    except TemplateRenderError as error:
+        raise CaseInputError(str(error)) from error
+
+
+def _context(
+    case: Case, *, actor: User, service: Service | None, variables: Mapping[str, str]
+) -> dict[str, Any]:
+    """What a canned reply may use, and the agent's own variables."""
+    return {
+        **variables,
+        "reference": case.reference,
+        "subject": case.subject,
+        "citizen_name": case.sender_name or "",
+        "agent": {"first_name": actor.first_name, "last_name": actor.last_name},
+        "service": {"name": service.name if service else ""},
+    }
+
+
+def _subject(case: Case) -> str:
+    """Re: the case's subject, with its reference, so an answer threads even without headers."""
+    subject = case.subject if case.subject.lower().startswith("re:") else f"Re: {case.subject}"
+    marker = f"[{case.reference}]"
+    return subject if marker in subject else f"{subject} {marker}"
+
+
+def _references(latest: Message | None) -> tuple[str, ...]:
+    """The thread so far, then the message answered."""
+    if latest is None:
+        return ()
+    known: Sequence[str] = latest.reference_ids or []
+    return (*[ref for ref in known if ref != latest.rfc_message_id], latest.rfc_message_id)
+
+
+def _sender_address(session: Session, *, case: Case, settings: Settings) -> str:
+    """The functional mailbox the case came through, else the préfecture's address."""
+    mailbox = session.get(Mailbox, case.mailbox_id) if case.mailbox_id else None
+    return mailbox.address if mailbox else settings.prefecture.email
+
+
+def _signature(actor: User, *, service: Service | None, settings: Settings) -> str:
+    """First name, surname and title of the agent, and their service (CRPA L111-2)."""
+    lines = [f"{actor.first_name} {actor.last_name}"]
+    if actor.title:
+        lines.append(actor.title)
+    if service:
+        lines.append(service.name)
+    lines.append(settings.prefecture.name)
+    return "\n".join(lines)

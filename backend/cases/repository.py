@@ -1,0 +1,236 @@
+"""Reading cases and what hangs off them."""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, literal, or_, tuple_
+from sqlmodel import Session, col, select
+
+from backend.cases.workflow import AWAITING_ANSWER
+from backend.models import (
+    Attachment,
+    AuditEvent,
+    CannedReply,
+    Case,
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    Message,
+    OutboxEmail,
+    WaitingPeriod,
+)
+from backend.models.types import UTCDateTime
+
+
+def case_messages(session: Session, *, case_id: int) -> list[tuple[Message, list[Attachment]]]:
+    """The case's messages in order of arrival, each with its attachments."""
+    messages = session.exec(
+        select(Message).where(col(Message.case_id) == case_id).order_by(col(Message.received_at))
+    ).all()
+    ids = [message.id for message in messages]
+    attachments: dict[int, list[Attachment]] = {}
+    for attachment in session.exec(
+        select(Attachment)
+        .where(col(Attachment.message_id).in_(ids))
+        .order_by(col(Attachment.message_id), col(Attachment.position))
+    ).all():
+        attachments.setdefault(attachment.message_id, []).append(attachment)
+    return [(message, attachments.get(message.id or 0, [])) for message in messages]
+
+
+def case_outbox(session: Session, *, case_id: int) -> Sequence[OutboxEmail]:
+    """The e-mails sent or to send on the case, oldest first."""
+    return session.exec(
+        select(OutboxEmail).where(col(OutboxEmail.case_id) == case_id).order_by(col(OutboxEmail.id))
+    ).all()
+
+
+def case_events(session: Session, *, case_id: int) -> Sequence[AuditEvent]:
+    """The case's timeline, with those of the cases merged into it, oldest first."""
+    merged = select(Case.id).where(col(Case.merged_into_id) == case_id)
+    return session.exec(
+        select(AuditEvent)
+        .where(or_(col(AuditEvent.case_id) == case_id, col(AuditEvent.case_id).in_(merged)))
+        .order_by(col(AuditEvent.occurred_at), col(AuditEvent.id))
+    ).all()
+
+
+def case_waiting_periods(session: Session, *, case_id: int) -> Sequence[WaitingPeriod]:
+    """When the case waited for the citizen."""
+    return session.exec(
+        select(WaitingPeriod)
+        .where(col(WaitingPeriod.case_id) == case_id)
+        .order_by(col(WaitingPeriod.started_at))
+    ).all()
+
+
+def canned_replies(session: Session, *, service_id: int | None) -> Sequence[CannedReply]:
+    """Every canned reply, or a service's and those of every service, by title."""
+    query = select(CannedReply).order_by(col(CannedReply.title))
+    if service_id is not None:
+        query = query.where(
+            or_(col(CannedReply.service_id).is_(None), col(CannedReply.service_id) == service_id)
+        )
+    return session.exec(query).all()
+
+
+class CaseSort(StrEnum):
+    """The orders a case list can take."""
+
+    DUE_DATE = "due_date"  # most urgent first
+    RECEIVED_AT = "received_at"  # most recent first
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilters:
+    """What a case list is narrowed to; None means any."""
+
+    mailbox_id: int | None = None
+    channel: CaseChannel | None = None
+    kind: CaseKind | None = None
+    status: CaseStatus | None = None
+    service_id: int | None = None
+    assignee_id: int | None = None
+    overdue_on: date | None = None  # overdue as of this day
+    due_before: date | None = None
+    received_from: datetime | None = None
+    received_until: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page of a case list and where the next one starts."""
+
+    cases: list[Case]
+    next_cursor: str | None
+
+
+class InvalidCursorError(ValueError):
+    """A cursor this API did not give, or given for another order."""
+
+
+def list_cases(
+    session: Session, *, filters: CaseFilters, sort: CaseSort, cursor: str | None, limit: int
+) -> CasePage:
+    """A page of cases after the cursor: keyset pagination, as fast on page 500 as on page 1."""
+    keys = _sort_keys(sort)
+    query = select(Case).where(*_conditions(filters)).order_by(*keys.order).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(keys.after(_decode_cursor(cursor, sort=sort)))
+    cases = list(session.exec(query).all())
+    more = len(cases) > limit
+    cases = cases[:limit]
+    next_cursor = _encode_cursor(keys.values(cases[-1]), sort=sort) if more and cases else None
+    return CasePage(cases=cases, next_cursor=next_cursor)
+
+
+def count_by_status(session: Session, *, filters: CaseFilters) -> dict[str, int]:
+    """How many cases of the list are in each status."""
+    rows = session.exec(
+        select(Case.status, func.count()).where(*_conditions(filters)).group_by(col(Case.status))
+    ).all()
+    counts = dict.fromkeys((status.value for status in CaseStatus), 0)
+    counts.update((CaseStatus(status).value, count) for status, count in rows)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _SortKeys:
+    order: tuple[Any, ...]
+    after: Callable[[list[Any]], Any]
+    values: Callable[[Case], list[Any]]
+
+
+def _sort_keys(sort: CaseSort) -> _SortKeys:
+    """ORDER BY, the keyset condition and the cursor values of an order."""
+    if sort is CaseSort.DUE_DATE:
+        return _SortKeys(
+            order=(col(Case.due_date).asc(), col(Case.id).asc()),
+            after=lambda v: (
+                tuple_(col(Case.due_date), col(Case.id))
+                > tuple_(literal(date.fromisoformat(v[0])), literal(v[1]))
+            ),
+            values=lambda case: [case.due_date.isoformat() if case.due_date else None, case.id],
+        )
+    return _SortKeys(
+        order=(col(Case.received_at).desc(), col(Case.id).desc()),
+        after=lambda v: (
+            tuple_(col(Case.received_at), col(Case.id))
+            < tuple_(literal(datetime.fromisoformat(v[0]), UTCDateTime), literal(v[1]))
+        ),
+        values=lambda case: [case.received_at.isoformat(), case.id],
+    )
+
+
+def _conditions(filters: CaseFilters) -> list[Any]:
+    """The WHERE clauses of the filters."""
+    equal = {
+        Case.mailbox_id: filters.mailbox_id,
+        Case.channel: filters.channel,
+        Case.kind: filters.kind,
+        Case.status: filters.status,
+        Case.service_id: filters.service_id,
+        Case.assignee_id: filters.assignee_id,
+    }
+    # A merged case lives on in the one it was merged into.
+    conditions: list[Any] = [col(Case.merged_into_id).is_(None)]
+    conditions += [col(column) == value for column, value in equal.items() if value is not None]
+    if filters.overdue_on is not None:
+        conditions += [
+            col(Case.due_date) < filters.overdue_on,
+            col(Case.status).in_(list(AWAITING_ANSWER)),
+        ]
+    if filters.due_before is not None:
+        conditions.append(col(Case.due_date) < filters.due_before)
+    if filters.received_from is not None:
+        conditions.append(col(Case.received_at) >= filters.received_from)
+    if filters.received_until is not None:
+        conditions.append(col(Case.received_at) < filters.received_until)
+    if filters.text:
+        conditions.append(_text_condition(filters.text))
+    return conditions
+
+
+def _text_condition(text: str) -> Any:
+    """The text in the subject, the sender or a message body, ignoring case."""
+    escaped = "".join(f"!{char}" if char in "!%_" else char for char in text.lower())
+    pattern = f"%{escaped}%"
+
+    def contains(column: Any) -> Any:
+        return func.lower(column).like(pattern, escape="!")
+
+    in_body = (
+        select(Message.id)
+        .where(col(Message.case_id) == col(Case.id))
+        .where(contains(Message.body_text))
+        .exists()
+    )
+    return or_(
+        contains(Case.subject), contains(Case.sender_name), contains(Case.sender_email), in_body
+    )
+
+
+def _encode_cursor(values: list[Any], *, sort: CaseSort) -> str:
+    payload = json.dumps([sort.value, *values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, *, sort: CaseSort) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        order, *values = json.loads(base64.urlsafe_b64decode(padded))
+        values = list(values)
+        if order != sort.value or len(values) != 2 or not isinstance(values[1], int):
+            raise ValueError(order)
+        return values
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise InvalidCursorError(
+            "Curseur de pagination invalide : reprenez la liste depuis la première page."
+        ) from error

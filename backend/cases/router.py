@@ -1,0 +1,522 @@
+"""/api/v1/cases: read a case, register paper mail, and each operation of an agent's work.
+
+Every change names the version it was made on (`If-Match`, the `ETag` of the case): a stale
+version is refused with 412, so two agents never silently overwrite each other.
+"""
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from backend.calendar.working_days import WorkingCalendar, days_left
+from backend.cases import service
+from backend.cases.replies import reply_by_email
+from backend.cases.repository import (
+    CaseFilters,
+    CaseSort,
+    InvalidCursorError,
+    canned_replies,
+    case_events,
+    case_messages,
+    case_outbox,
+    case_waiting_periods,
+    count_by_status,
+    list_cases,
+)
+from backend.cases.schemas import (
+    AnsweredElsewhereRequest,
+    AssignRequest,
+    AttachmentPublic,
+    CannedReplyCreate,
+    CannedReplyPublic,
+    CannedReplyUpdate,
+    CaseDetail,
+    CaseListPublic,
+    CasePublic,
+    ClassifyRequest,
+    DocumentsRequest,
+    EventPublic,
+    HoldingReplyRequest,
+    MergeRequest,
+    MessagePublic,
+    NoteRequest,
+    OutboxEmailPublic,
+    PaperMailCreate,
+    ReplyRequest,
+    StatusRequest,
+    WaitingPeriodPublic,
+)
+from backend.cases.service import CaseInputError, CaseNotFoundError, PaperMail, StaleCaseError
+from backend.cases.workflow import OPEN_STATUSES, TransitionNotAllowedError, allowed_operations
+from backend.config import Settings, get_settings
+from backend.database import SessionDep
+from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
+from backend.models.types import utc_now
+from backend.users.dependencies import CurrentUserDep
+
+router = APIRouter(prefix="/cases", tags=["dossiers"])
+canned_router = APIRouter(prefix="/canned-replies", tags=["réponses types"])
+T = TypeVar("T")
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DEFAULT_PAPER_KIND = {
+    CaseChannel.PAPER: CaseKind.INFORMATION_REQUEST,
+    CaseChannel.SUGGESTION_BOX: CaseKind.SUGGESTION,
+}
+_ERRORS: dict[type[Exception], int] = {
+    CaseNotFoundError: status.HTTP_404_NOT_FOUND,
+    StaleCaseError: status.HTTP_412_PRECONDITION_FAILED,
+    CaseInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description="L'ETag du dossier lu, par exemple \"3\" : refus 412 s'il a changé."),
+    ] = None,
+) -> int:
+    """The version the caller read, from If-Match; a change without one is refused."""
+    if if_match is None:
+        raise HTTPException(
+            status.HTTP_428_PRECONDITION_REQUIRED,
+            detail="En-tête If-Match requis : indiquez la version du dossier que vous modifiez.",
+        )
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f"If-Match illisible : {if_match!r}."
+        ) from error
+
+
+VersionDep = Annotated[int, Depends(expected_version)]
+
+
+def _load_for_change(session: SessionDep, case_id: int, version: VersionDep) -> Case:
+    return _guarded(lambda: service.load_case(session, case_id=case_id, expected_version=version))
+
+
+CaseForChangeDep = Annotated[Case, Depends(_load_for_change)]
+
+
+@router.get("", response_model=CaseListPublic)
+def read_cases(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    mailbox_id: int | None = None,
+    channel: CaseChannel | None = None,
+    kind: CaseKind | None = None,
+    status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
+    service_id: int | None = None,
+    assignee_id: int | None = None,
+    overdue: Annotated[bool, Query(description="Seulement les dossiers en retard.")] = False,
+    due_before: date | None = None,
+    received_from: Annotated[date | None, Query(description="Reçus ce jour ou après.")] = None,
+    received_to: Annotated[date | None, Query(description="Reçus ce jour ou avant.")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="Texte cherché dans l'objet, l'expéditeur, les messages."
+        ),
+    ] = None,
+    sort: CaseSort = CaseSort.DUE_DATE,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CaseListPublic:
+    """Cases, the most urgent first (or the most recent), a page at a time."""
+    today = datetime.now(settings.tzinfo).date()
+    filters = CaseFilters(
+        mailbox_id=mailbox_id,
+        channel=channel,
+        kind=kind,
+        status=status_,
+        service_id=service_id,
+        assignee_id=assignee_id,
+        overdue_on=today if overdue else None,
+        due_before=due_before,
+        received_from=_start_of(received_from, settings=settings),
+        received_until=_start_of(
+            received_to + timedelta(days=1) if received_to else None, settings=settings
+        ),
+        text=q.strip() if q and q.strip() else None,
+    )
+    try:
+        page = list_cases(session, filters=filters, sort=sort, cursor=cursor, limit=limit)
+    except InvalidCursorError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
+    return CaseListPublic(
+        items=[_public(case, settings=settings) for case in page.cases],
+        next_cursor=page.next_cursor,
+        counts=count_by_status(session, filters=filters) if cursor is None else None,
+    )
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def read_case(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case_id: int,
+    response: Response,
+) -> CaseDetail:
+    """A case with its messages, outgoing mail, waiting periods and timeline."""
+    case = _guarded(lambda: service.load_case(session, case_id=case_id))
+    assert case.id is not None
+    response.headers["ETag"] = _etag(case)
+    public = _public(case, settings=settings)
+    return CaseDetail(
+        **public.model_dump(),
+        messages=[
+            MessagePublic.model_validate(
+                {
+                    **message.model_dump(),
+                    "attachments": [AttachmentPublic.model_validate(a) for a in attachments],
+                }
+            )
+            for message, attachments in case_messages(session, case_id=case.id)
+        ],
+        outbox=[OutboxEmailPublic.model_validate(e) for e in case_outbox(session, case_id=case.id)],
+        waiting_periods=[
+            WaitingPeriodPublic.model_validate(p)
+            for p in case_waiting_periods(session, case_id=case.id)
+        ],
+        events=[EventPublic.model_validate(e) for e in case_events(session, case_id=case.id)],
+    )
+
+
+@router.post("/paper", response_model=CasePublic, status_code=status.HTTP_201_CREATED)
+def register_paper(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    paper_in: PaperMailCreate,
+    response: Response,
+) -> CasePublic:
+    """Register a letter or a suggestion-box slip; the reference goes on the envelope."""
+    paper = PaperMail(
+        channel=paper_in.channel,
+        received_on=paper_in.received_on or datetime.now(settings.tzinfo).date(),
+        sender_name=paper_in.sender_name,
+        sender_postal_address=paper_in.sender_postal_address,
+        sender_email=paper_in.sender_email,
+        subject=paper_in.subject,
+        kind=paper_in.kind or DEFAULT_PAPER_KIND[paper_in.channel],
+    )
+    case = _guarded(
+        lambda: service.register_paper(session, paper=paper, actor=user, settings=settings)
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/classify", response_model=CasePublic)
+def classify(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: ClassifyRequest,
+    response: Response,
+) -> CasePublic:
+    """Confirm or choose the kind (complaint, suggestion, information request, residence…)."""
+    _guarded(
+        lambda: service.classify(
+            session, case=case, kind=request.kind, actor=user, settings=settings
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/assign", response_model=CasePublic)
+def assign(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: AssignRequest,
+    response: Response,
+) -> CasePublic:
+    """Give the case to a service and, optionally, one of its agents."""
+    _guarded(
+        lambda: service.assign(
+            session,
+            case=case,
+            service_id=request.service_id,
+            assignee_id=request.assignee_id,
+            actor=user,
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/status", response_model=CasePublic)
+def set_status(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: StatusRequest,
+    response: Response,
+) -> CasePublic:
+    """Change the status directly, where the lifecycle allows it."""
+    _guarded(lambda: service.set_status(session, case=case, status=request.status, actor=user))
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/holding-reply", response_model=CasePublic)
+def record_holding_reply(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: HoldingReplyRequest,
+    response: Response,
+) -> CasePublic:
+    """Record a reply that announces the processing delay (réponse d'attente)."""
+    _guarded(
+        lambda: service.record_holding_reply(
+            session, case=case, announced_delay_days=request.announced_delay_days, actor=user
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/answered-elsewhere", response_model=CasePublic)
+def mark_answered_elsewhere(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: AnsweredElsewhereRequest,
+    response: Response,
+) -> CasePublic:
+    """Record an answer given by phone, by post or in person, on its date."""
+    _guarded(
+        lambda: service.mark_answered_elsewhere(
+            session,
+            case=case,
+            channel=request.channel,
+            answered_on=request.answered_on,
+            actor=user,
+            settings=settings,
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/documents-requested", response_model=CasePublic)
+def request_documents(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: DocumentsRequest,
+    response: Response,
+) -> CasePublic:
+    """Ask the citizen for documents: the case waits for them."""
+    _guarded(
+        lambda: service.request_documents(
+            session, case=case, documents=request.documents, actor=user
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/documents-received", response_model=CasePublic)
+def documents_received(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    response: Response,
+) -> CasePublic:
+    """The requested documents arrived."""
+    _guarded(lambda: service.documents_received(session, case=case, actor=user))
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/close", response_model=CasePublic)
+def close(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    response: Response,
+) -> CasePublic:
+    """Close the case."""
+    _guarded(lambda: service.close(session, case=case, actor=user))
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/reopen", response_model=CasePublic)
+def reopen(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    response: Response,
+) -> CasePublic:
+    """Reopen a closed or answered case."""
+    _guarded(lambda: service.reopen(session, case=case, actor=user))
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/notes", response_model=CasePublic)
+def add_note(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: NoteRequest,
+    response: Response,
+) -> CasePublic:
+    """Add an internal note to the timeline."""
+    _guarded(lambda: service.add_note(session, case=case, text=request.text, actor=user))
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/merge", response_model=CasePublic)
+def merge(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: MergeRequest,
+    response: Response,
+) -> CasePublic:
+    """Merge another case of the same citizen into this one (its messages come along)."""
+    source = _guarded(
+        lambda: service.load_case(
+            session, case_id=request.source_case_id, expected_version=request.source_version
+        )
+    )
+    _guarded(
+        lambda: service.merge(session, target=case, source=source, actor=user, settings=settings)
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.post("/{case_id}/reply", response_model=CasePublic)
+def reply(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    request: ReplyRequest,
+    response: Response,
+) -> CasePublic:
+    """Answer by e-mail in the citizen's thread, signed with the agent's name and title."""
+    _guarded(
+        lambda: reply_by_email(
+            session,
+            case=case,
+            text=request.text,
+            canned_reply_id=request.canned_reply_id,
+            variables=request.variables,
+            actor=user,
+            settings=settings,
+        )
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@canned_router.get("", response_model=list[CannedReplyPublic])
+def read_canned_replies(
+    session: SessionDep, user: CurrentUserDep, service_id: int | None = None
+) -> Sequence[CannedReply]:
+    """The canned replies of a service, and those of every service."""
+    return canned_replies(session, service_id=service_id)
+
+
+@canned_router.post("", response_model=CannedReplyPublic, status_code=status.HTTP_201_CREATED)
+def add_canned_reply(
+    session: SessionDep, user: CurrentUserDep, canned_in: CannedReplyCreate
+) -> CannedReply:
+    """Add a canned reply to the library."""
+    canned = CannedReply.model_validate(canned_in)
+    session.add(canned)
+    session.flush()
+    return canned
+
+
+@canned_router.patch("/{canned_id}", response_model=CannedReplyPublic)
+def change_canned_reply(
+    session: SessionDep, user: CurrentUserDep, canned_id: int, canned_in: CannedReplyUpdate
+) -> CannedReply:
+    """Change the title or the text of a canned reply."""
+    canned = _canned_or_404(session, canned_id)
+    for field, value in canned_in.model_dump(exclude_unset=True).items():
+        setattr(canned, field, value)
+    canned.updated_at = utc_now()
+    session.add(canned)
+    return canned
+
+
+@canned_router.delete("/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_canned_reply(session: SessionDep, user: CurrentUserDep, canned_id: int) -> None:
+    """Remove a canned reply from the library (replies already sent keep their text)."""
+    session.delete(_canned_or_404(session, canned_id))
+
+
+def _canned_or_404(session: SessionDep, canned_id: int) -> CannedReply:
+    canned = session.get(CannedReply, canned_id)
+    if canned is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"Aucune réponse type n° {canned_id}."
+        )
+    return canned
+
+
+def transition_not_allowed_handler(_request: Request, error: Exception) -> JSONResponse:
+    """409 with what the case's status allows."""
+    assert isinstance(error, TransitionNotAllowedError)
+    return JSONResponse(
+        status_code=status.HTTP_409_CONFLICT,
+        content={"detail": str(error), "allowed": error.allowed},
+    )
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a service call, turning its refusals into HTTP answers with their French message."""
+    try:
+        return action()
+    except tuple(_ERRORS) as error:
+        raise HTTPException(_ERRORS[type(error)], detail=str(error)) from error
+
+
+def _changed(case: Case, *, settings: Settings, response: Response) -> CasePublic:
+    """The case after a change, with its new ETag."""
+    response.headers["ETag"] = _etag(case)
+    return _public(case, settings=settings)
+
+
+def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
+    """Midnight of that day in the préfecture's time zone."""
+    return datetime.combine(day, time(0, 0), tzinfo=settings.tzinfo) if day else None
+
+
+def _etag(case: Case) -> str:
+    return f'"{case.version}"'
+
+
+def _public(case: Case, *, settings: Settings) -> CasePublic:
+    """The case with its computed delay fields."""
+    calendar = WorkingCalendar.from_settings(settings)
+    today = datetime.now(settings.tzinfo).date()
+    received_on = case.received_at.astimezone(settings.tzinfo).date()
+    answered_on = case.answered_at.astimezone(settings.tzinfo).date() if case.answered_at else None
+    still_due = case.status in OPEN_STATUSES and case.status is not CaseStatus.ANSWERED
+    values: dict[str, Any] = {
+        **case.model_dump(),
+        "working_days_elapsed": calendar.delay(received=received_on, answered=answered_on or today),
+        "days_left": (
+            days_left(today=today, due=case.due_date, calendar=calendar)
+            if still_due and case.due_date
+            else None
+        ),
+        "allowed_operations": [operation.value for operation in allowed_operations(case.status)],
+    }
+    return CasePublic.model_validate(values)

@@ -1,0 +1,385 @@
+"""Working a case: each operation checked against the lifecycle, stamped, and recorded as an event.
+
+The functions change the rows and add the events; the request owns the transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from backend.cases.due_dates import due_date, due_date_for
+from backend.cases.references import allocate_case_references
+from backend.cases.workflow import (
+    Operation,
+    check_operation,
+    check_status_change,
+    status_after_assignment,
+    status_after_reopening,
+)
+from backend.config import Settings
+from backend.models import (
+    AnswerChannel,
+    AuditEvent,
+    Case,
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    Message,
+    Service,
+    User,
+    WaitingPeriod,
+)
+from backend.models.types import utc_now
+
+# Paper is received on a date, not at a time: noon keeps that date in any time zone.
+PAPER_RECEIPT_TIME = time(12, 0)
+
+
+class CaseNotFoundError(LookupError):
+    """No case with this id."""
+
+
+class StaleCaseError(Exception):
+    """The case changed since the caller read it: their change would overwrite another's."""
+
+
+class CaseInputError(ValueError):
+    """A value the case cannot take (a date in the future, an unknown agent...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperMail:
+    """A letter or a suggestion-box slip, as the agent registers it."""
+
+    channel: CaseChannel
+    received_on: date
+    sender_name: str
+    sender_postal_address: str | None
+    sender_email: str | None
+    subject: str
+    kind: CaseKind
+
+
+def load_case(session: Session, *, case_id: int, expected_version: int | None = None) -> Case:
+    """The case, refusing a stale version: two agents never silently overwrite each other."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFoundError(f"Aucun dossier n° {case_id}.")
+    if expected_version is not None and case.version != expected_version:
+        raise StaleCaseError(
+            f"Le dossier {case.reference} a été modifié entre-temps (version {case.version}, "
+            f"et non {expected_version}) : rechargez-le avant de recommencer."
+        )
+    return case
+
+
+def classify(
+    session: Session, *, case: Case, kind: CaseKind, actor: User, settings: Settings
+) -> Case:
+    """Set the kind; the due date follows the kind's target."""
+    check_operation(Operation.CLASSIFY, status=case.status)
+    changes = _set(case, kind=kind, due_date=due_date_for(case, kind=kind, settings=settings))
+    return _record(session, case=case, actor=actor, action="case.classified", changes=changes)
+
+
+def assign(
+    session: Session,
+    *,
+    case: Case,
+    service_id: int | None,
+    assignee_id: int | None,
+    actor: User,
+) -> Case:
+    """Give the case to a service and, optionally, one of its agents."""
+    check_operation(Operation.ASSIGN, status=case.status)
+    if service_id is not None and session.get(Service, service_id) is None:
+        raise CaseInputError(f"Aucun service n° {service_id}.")
+    if assignee_id is not None and session.get(User, assignee_id) is None:
+        raise CaseInputError(f"Aucun agent n° {assignee_id}.")
+    changes = _set(
+        case,
+        service_id=service_id,
+        assignee_id=assignee_id,
+        status=status_after_assignment(current=case.status, has_agent=assignee_id is not None),
+    )
+    return _record(session, case=case, actor=actor, action="case.assigned", changes=changes)
+
+
+def set_status(session: Session, *, case: Case, status: CaseStatus, actor: User) -> Case:
+    """A direct status change the lifecycle allows (the others come with their operation)."""
+    check_status_change(current=case.status, target=status)
+    changes = _set(case, status=status)
+    return _record(session, case=case, actor=actor, action="case.status_changed", changes=changes)
+
+
+def record_holding_reply(
+    session: Session, *, case: Case, announced_delay_days: int, actor: User
+) -> Case:
+    """A reply announcing a processing delay; the first one is the case's holding reply."""
+    check_operation(Operation.HOLDING_REPLY, status=case.status)
+    changes: dict[str, list[Any]] = {}
+    if case.holding_reply_at is None:
+        changes = _set(
+            case, holding_reply_at=utc_now(), holding_reply_delay_days=announced_delay_days
+        )
+    return _record(
+        session,
+        case=case,
+        actor=actor,
+        action="case.holding_reply",
+        changes=changes,
+        details={"announced_delay_days": announced_delay_days},
+    )
+
+
+def mark_answered_elsewhere(
+    session: Session,
+    *,
+    case: Case,
+    channel: AnswerChannel,
+    answered_on: date,
+    actor: User,
+    settings: Settings,
+) -> Case:
+    """The citizen was answered by phone, post or in person on that date."""
+    check_operation(Operation.ANSWERED_ELSEWHERE, status=case.status)
+    received_on = case.received_at.astimezone(settings.tzinfo).date()
+    answered_at = _moment_of(answered_on, settings=settings, what="La date de réponse")
+    if answered_on < received_on:
+        raise CaseInputError(
+            f"La date de réponse ({answered_on:%d/%m/%Y}) précède la réception du dossier "
+            f"({received_on:%d/%m/%Y})."
+        )
+    return answer_case(
+        session,
+        case=case,
+        channel=channel,
+        at=answered_at,
+        actor=actor,
+        details={"answered_on": answered_on.isoformat()},
+    )
+
+
+def request_documents(session: Session, *, case: Case, documents: list[str], actor: User) -> Case:
+    """Ask the citizen for documents: the case waits for them from now."""
+    check_operation(Operation.REQUEST_DOCUMENTS, status=case.status)
+    assert case.id is not None
+    session.add(WaitingPeriod(case_id=case.id, started_at=utc_now()))
+    changes = _set(case, status=CaseStatus.WAITING_CITIZEN)
+    return _record(
+        session,
+        case=case,
+        actor=actor,
+        action="case.documents_requested",
+        changes=changes,
+        details={"documents": documents},
+    )
+
+
+def documents_received(session: Session, *, case: Case, actor: User) -> Case:
+    """The documents arrived: the wait ends and the work resumes."""
+    check_operation(Operation.DOCUMENTS_RECEIVED, status=case.status)
+    _end_waiting(session, case=case)
+    changes = _set(case, status=CaseStatus.IN_PROGRESS)
+    return _record(
+        session, case=case, actor=actor, action="case.documents_received", changes=changes
+    )
+
+
+def close(session: Session, *, case: Case, actor: User) -> Case:
+    """Close the case (answered, or nothing to answer)."""
+    check_operation(Operation.CLOSE, status=case.status)
+    _end_waiting(session, case=case)
+    changes = _set(case, status=CaseStatus.CLOSED, closed_at=utc_now())
+    return _record(session, case=case, actor=actor, action="case.closed", changes=changes)
+
+
+def reopen(session: Session, *, case: Case, actor: User) -> Case:
+    """Back to work on a closed or answered case."""
+    check_operation(Operation.REOPEN, status=case.status)
+    status = status_after_reopening(has_agent=case.assignee_id is not None)
+    changes = _set(case, status=status, closed_at=None)
+    return _record(session, case=case, actor=actor, action="case.reopened", changes=changes)
+
+
+def add_note(session: Session, *, case: Case, text: str, actor: User) -> Case:
+    """An internal note, in the case's timeline, never sent to the citizen."""
+    check_operation(Operation.NOTE, status=case.status)
+    return _record(
+        session, case=case, actor=actor, action="case.note", changes={}, details={"text": text}
+    )
+
+
+def merge(session: Session, *, target: Case, source: Case, actor: User, settings: Settings) -> Case:
+    """The citizen wrote twice: the source's messages join the target, which keeps the
+    earliest receipt; the source is closed as merged and leads to the target from now on."""
+    check_operation(Operation.MERGE, status=source.status)
+    check_operation(Operation.MERGE, status=target.status)
+    if source.id == target.id or target.merged_into_id is not None:
+        raise CaseInputError(
+            f"Le dossier {source.reference} ne peut pas être fusionné dans lui-même."
+        )
+    session.execute(
+        update(Message).where(col(Message.case_id) == source.id).values(case_id=target.id)
+    )
+    received_at = min(target.received_at, source.received_at)
+    target_changes = _set(
+        target,
+        received_at=received_at,
+        due_date=due_date(
+            received_at=received_at, channel=target.channel, kind=target.kind, settings=settings
+        ),
+    )
+    _record(
+        session,
+        case=source,
+        actor=actor,
+        action="case.merged",
+        changes=_set(
+            source, status=CaseStatus.CLOSED, closed_at=utc_now(), merged_into_id=target.id
+        ),
+        details={"into": target.reference},
+    )
+    return _record(
+        session,
+        case=target,
+        actor=actor,
+        action="case.absorbed",
+        changes=target_changes,
+        details={"from": source.reference},
+    )
+
+
+def register_paper(session: Session, *, paper: PaperMail, actor: User, settings: Settings) -> Case:
+    """A letter or suggestion-box slip becomes a case with its reference and due date."""
+    received_at = _moment_of(paper.received_on, settings=settings, what="La date de réception")
+    (reference,) = allocate_case_references(
+        session,
+        prefix=settings.prefecture.case_reference_prefix,
+        year=paper.received_on.year,
+        count=1,
+    )
+    case = Case(
+        reference=str(reference),
+        channel=paper.channel,
+        kind=paper.kind,
+        subject=paper.subject,
+        sender_name=paper.sender_name,
+        sender_email=paper.sender_email,
+        sender_postal_address=paper.sender_postal_address,
+        received_at=received_at,
+    )
+    case.due_date = due_date_for(case, kind=paper.kind, settings=settings)
+    session.add(case)
+    session.flush()
+    session.add(
+        AuditEvent(
+            actor_user_id=actor.id,
+            action="case.registered",
+            case_id=case.id,
+            details={"channel": paper.channel.value},
+        )
+    )
+    return case
+
+
+def answer_case(
+    session: Session,
+    *,
+    case: Case,
+    channel: AnswerChannel,
+    at: datetime | None,
+    actor: User,
+    details: dict[str, Any],
+) -> Case:
+    """The case is answered; the first substantive answer sets answered_at.
+
+    An e-mail passes `at=None`: it is answered when the SMTP server accepts it (the outbox
+    records that moment).
+    """
+    _end_waiting(session, case=case)
+    values: dict[str, Any] = {"status": CaseStatus.ANSWERED}
+    if case.answered_at is None and at is not None:
+        values |= {"answered_at": at, "answer_channel": channel}
+    changes = _set(case, **values)
+    return _record(
+        session,
+        case=case,
+        actor=actor,
+        action="case.answered",
+        changes=changes,
+        details={"channel": channel.value, **details},
+    )
+
+
+def _end_waiting(session: Session, *, case: Case) -> None:
+    """Close the open waiting period, if any."""
+    waiting = session.exec(
+        select(WaitingPeriod)
+        .where(col(WaitingPeriod.case_id) == case.id)
+        .where(col(WaitingPeriod.ended_at).is_(None))
+    ).all()
+    for period in waiting:
+        period.ended_at = utc_now()
+        session.add(period)
+
+
+def _moment_of(day: date, *, settings: Settings, what: str) -> datetime:
+    """Now for today, noon of a past day; a future day is refused."""
+    today = datetime.now(settings.tzinfo).date()
+    if day > today:
+        raise CaseInputError(
+            f"{what} ({day:%d/%m/%Y}) ne peut pas être postérieure à aujourd'hui "
+            f"({today:%d/%m/%Y})."
+        )
+    if day == today:
+        return utc_now()
+    return datetime.combine(day, PAPER_RECEIPT_TIME, tzinfo=settings.tzinfo).astimezone(UTC)
+
+
+def _set(case: Case, **values: Any) -> dict[str, list[Any]]:
+    """Set the fields; the changes as {field: [before, after]}, for the event."""
+    changes = {}
+    for field, value in values.items():
+        before = getattr(case, field)
+        if before != value:
+            changes[field] = [_jsonable(before), _jsonable(value)]
+            setattr(case, field, value)
+    return changes
+
+
+def _jsonable(value: Any) -> Any:
+    """A value as the JSON of an event stores it."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _record(
+    session: Session,
+    *,
+    case: Case,
+    actor: User,
+    action: str,
+    changes: dict[str, list[Any]],
+    details: dict[str, Any] | None = None,
+) -> Case:
+    """A new version of the case, and the event that says who did what."""
+    case.version += 1
+    case.updated_at = utc_now()
+    session.add(case)
+    session.add(
+        AuditEvent(
+            actor_user_id=actor.id,
+            action=action,
+            case_id=case.id,
+            object_type="case",
+            object_id=str(case.id),
+            changes=changes,
+            details=details or {},
+        )
+    )
+    return case

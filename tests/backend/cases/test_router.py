@@ -1,0 +1,243 @@
+"""/api/v1/cases: an agent works a case through its whole lifecycle, each step stamped."""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlmodel import Session
+
+from backend.calendar.working_days import WorkingCalendar
+from backend.config import Settings
+from backend.models import Message, Service
+from tests.fixtures.users import Agent
+
+
+def today(settings: Settings) -> date:
+    return datetime.now(settings.tzinfo).date()
+
+
+class Walker:
+    """Calls the API as an agent, each change on the version last read."""
+
+    def __init__(self, client: TestClient, case: dict[str, Any]) -> None:
+        self.client = client
+        self.case = case
+
+    def do(self, operation: str, body: dict[str, Any] | None = None) -> Response:
+        response: Response = self.client.post(
+            f"/api/v1/cases/{self.case['id']}/{operation}",
+            json=body,
+            headers={"If-Match": f'"{self.case["version"]}"'},
+        )
+        if response.status_code == 200:
+            assert response.headers["ETag"] == f'"{response.json()["version"]}"'
+            self.case = response.json()
+        return response
+
+    def step(self, operation: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        version = self.case["version"]
+        response = self.do(operation, body)
+        assert response.status_code == 200, response.text
+        assert self.case["version"] == version + 1
+        return self.case
+
+    def events(self) -> list[dict[str, Any]]:
+        detail = self.client.get(f"/api/v1/cases/{self.case['id']}")
+        assert detail.status_code == 200
+        return list(detail.json()["events"])
+
+
+def register_letter(client: TestClient, *, received_on: date, **fields: Any) -> Response:
+    response: Response = client.post(
+        "/api/v1/cases/paper",
+        json={
+            "received_on": received_on.isoformat(),
+            "sender_name": "Jean Martin",
+            "sender_postal_address": "12 rue Gambetta\n32000 Auch",
+            "subject": "Demande de carte de séjour",
+            **fields,
+        },
+    )
+    return response
+
+
+def test_a_paper_letter_is_worked_from_registration_to_reopening(
+    agent_client: TestClient, agent: Agent, service_row: Service, settings: Settings
+) -> None:
+    received_on = today(settings) - timedelta(days=3)
+    calendar = WorkingCalendar.from_settings(settings)
+
+    registered = register_letter(agent_client, received_on=received_on)
+    assert registered.status_code == 201, registered.text
+    case = registered.json()
+    assert case["reference"].startswith(f"GERS-{received_on.year}-")
+    assert (case["channel"], case["status"], case["version"]) == ("paper", "new", 1)
+    assert case["due_date"] == calendar.due_date(received=received_on, target_days=10).isoformat()
+    walker = Walker(agent_client, case)
+
+    classified = walker.step("classify", {"kind": "complaint"})
+    assert classified["kind"] == "complaint"
+    assert classified["due_date"] == (
+        calendar.due_date(received=received_on, target_days=5).isoformat()
+    )
+    assigned = walker.step("assign", {"service_id": service_row.id, "assignee_id": agent.user.id})
+    assert (assigned["status"], assigned["assignee_id"]) == ("assigned", agent.user.id)
+    assert walker.step("status", {"status": "in_progress"})["status"] == "in_progress"
+    waiting = walker.step("documents-requested", {"documents": ["justificatif de domicile"]})
+    assert waiting["status"] == "waiting_citizen"
+    assert walker.step("documents-received")["status"] == "in_progress"
+    holding = walker.step("holding-reply", {"announced_delay_days": 15})
+    assert holding["holding_reply_at"] is not None
+    assert holding["holding_reply_delay_days"] == 15
+    answered = walker.step(
+        "answered-elsewhere", {"channel": "phone", "answered_on": today(settings).isoformat()}
+    )
+    assert (answered["status"], answered["answer_channel"]) == ("answered", "phone")
+    assert answered["answered_at"] is not None
+    assert answered["days_left"] is None
+    closed = walker.step("close")
+    assert (closed["status"], closed["closed_at"] is not None) == ("closed", True)
+    reopened = walker.step("reopen")
+    assert (reopened["status"], reopened["closed_at"]) == ("in_progress", None)
+    assert reopened["answered_at"] == answered["answered_at"]  # the first answer stays
+    walker.step("notes", {"text": "Rappeler M. Martin jeudi."})
+
+    events = walker.events()
+    assert [event["action"] for event in events] == [
+        "case.registered",
+        "case.classified",
+        "case.assigned",
+        "case.status_changed",
+        "case.documents_requested",
+        "case.documents_received",
+        "case.holding_reply",
+        "case.answered",
+        "case.closed",
+        "case.reopened",
+        "case.note",
+    ]
+    assert all(event["actor_user_id"] == agent.user.id for event in events)
+    assert events[1]["changes"]["kind"] == ["information_request", "complaint"]
+    assert events[-1]["details"] == {"text": "Rappeler M. Martin jeudi."}
+    detail = agent_client.get(f"/api/v1/cases/{case['id']}").json()
+    (period,) = detail["waiting_periods"]
+    assert period["ended_at"] is not None
+
+
+def test_an_operation_the_status_does_not_allow_is_a_409_saying_what_is_allowed(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    case = register_letter(agent_client, received_on=today(settings)).json()
+    walker = Walker(agent_client, case)
+
+    refused = walker.do("documents-received")
+    direct = walker.do("status", {"status": "closed"})
+
+    assert refused.status_code == 409
+    assert refused.json()["detail"].startswith(
+        "Impossible d'enregistrer la réception des pièces un dossier « nouveau ». "
+        "Opérations possibles : classer, attribuer,"
+    )
+    assert "documents_received" not in refused.json()["allowed"]
+    assert "request_documents" in refused.json()["allowed"]
+    assert direct.status_code == 409
+    assert direct.json()["allowed"] == ["in_progress"]
+
+
+def test_a_stale_version_is_a_412_and_a_missing_one_a_428(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    case = register_letter(agent_client, received_on=today(settings)).json()
+    first = Walker(agent_client, dict(case))
+    second = Walker(agent_client, dict(case))
+    first.step("classify", {"kind": "complaint"})
+
+    stale = second.do("classify", {"kind": "suggestion"})
+    missing = agent_client.post(f"/api/v1/cases/{case['id']}/close")
+
+    assert stale.status_code == 412
+    assert "modifié entre-temps" in stale.json()["detail"]
+    assert missing.status_code == 428
+    assert agent_client.get(f"/api/v1/cases/{case['id']}").json()["kind"] == "complaint"
+
+
+def test_a_letter_dated_in_the_future_is_refused_with_a_clear_message(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    tomorrow = today(settings) + timedelta(days=1)
+
+    refused = register_letter(agent_client, received_on=tomorrow)
+
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        f"La date de réception ({tomorrow:%d/%m/%Y}) ne peut pas être postérieure à "
+        f"aujourd'hui ({today(settings):%d/%m/%Y})."
+    )
+
+
+def test_a_suggestion_box_slip_is_a_suggestion_due_in_ten_working_days(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    slip = register_letter(
+        agent_client, received_on=today(settings), channel="suggestion_box", subject="Bancs"
+    ).json()
+    calendar = WorkingCalendar.from_settings(settings)
+
+    assert (slip["channel"], slip["kind"]) == ("suggestion_box", "suggestion")
+    assert slip["due_date"] == (
+        calendar.due_date(received=today(settings), target_days=10).isoformat()
+    )
+    assert slip["days_left"] >= 10
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("get", "/api/v1/cases/1"), ("post", "/api/v1/cases/paper")]
+)
+def test_without_a_token_the_api_answers_401(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_merging_keeps_every_message_and_event_and_the_earliest_receipt(
+    agent_client: TestClient, session: Session, settings: Settings
+) -> None:
+    first = register_letter(
+        agent_client, received_on=today(settings) - timedelta(days=6), subject="Première lettre"
+    ).json()
+    second = register_letter(agent_client, received_on=today(settings), subject="Relance").json()
+    for case, body in ((first, "Lettre du 1er"), (second, "Relance du citoyen")):
+        session.add(
+            Message(
+                case_id=case["id"],
+                rfc_message_id=f"courrier-{case['id']}@qualipref.invalid",
+                fingerprint="0" * 64,
+                subject=case["subject"],
+                body_text=body,
+                received_at=datetime.fromisoformat(case["received_at"]),
+            )
+        )
+    session.flush()
+    Walker(agent_client, second).step("notes", {"text": "Le citoyen relance."})
+    second = agent_client.get(f"/api/v1/cases/{second['id']}").json()
+
+    merged = Walker(agent_client, second).step(
+        "merge", {"source_case_id": first["id"], "source_version": first["version"]}
+    )
+
+    assert merged["received_at"] == first["received_at"]
+    assert merged["due_date"] == first["due_date"]
+    detail = agent_client.get(f"/api/v1/cases/{second['id']}").json()
+    assert sorted(m["body_text"] for m in detail["messages"]) == [
+        "Lettre du 1er",
+        "Relance du citoyen",
+    ]
+    actions = [event["action"] for event in detail["events"]]
+    assert actions.count("case.registered") == 2
+    assert {"case.note", "case.merged", "case.absorbed"} <= set(actions)
+    absorbed = agent_client.get(f"/api/v1/cases/{first['id']}").json()
+    assert (absorbed["status"], absorbed["merged_into_id"]) == ("closed", second["id"])
+    listed = agent_client.get("/api/v1/cases", params={"q": "Jean Martin"}).json()
+    assert [item["id"] for item in listed["items"]] == [second["id"]]
