@@ -9,7 +9,7 @@ from backend.config import Settings
 from backend.letters.rendering import TemplateRenderError, render_email
 from backend.mail.compose import OutgoingEmail, compose_email
 from backend.mail.message import ParsedAddress
-from backend.mail.parser import SYNTHETIC_DOMAIN
+from backend.mail.parser import is_made_up_message_id
 from backend.models import (
     NO_SUBJECT,
     Case,
@@ -107,7 +107,7 @@ def _first_message(session: Session, *, case_id: int | None) -> Message | None:
 
 def _answered_id(opener: Message | None) -> str | None:
     """The citizen's Message-ID, unless we made it up (it would thread nothing)."""
-    if opener is None or opener.rfc_message_id.endswith(f"@{SYNTHETIC_DOMAIN}"):
+    if opener is None or is_made_up_message_id(opener.rfc_message_id):
         return None
     return opener.rfc_message_id
 

@@ -13,6 +13,7 @@ from backend.letters.rendering import TemplateRenderError, render_text
 from backend.mail.compose import OutgoingEmail, new_message_id
 from backend.mail.headers import Defects, parse_addresses
 from backend.mail.message import ParsedAddress
+from backend.mail.parser import is_made_up_message_id
 from backend.models import (
     AnswerChannel,
     CannedReply,
@@ -62,7 +63,7 @@ def reply_by_email(
         html=None,
         message_id=new_message_id(sender_address=sender),
         date=datetime.now(settings.tzinfo),
-        in_reply_to=latest.rfc_message_id if latest else None,
+        in_reply_to=_answered_id(latest),
         references=_references(latest),
     )
     (outbox_id,) = queue_emails(
@@ -155,12 +156,20 @@ def _subject(case: Case) -> str:
     return subject if marker in subject else f"{subject} {marker}"
 
 
+def _answered_id(latest: Message | None) -> str | None:
+    """The Message-ID the reply answers, unless Qualipref made it up."""
+    if latest is None or is_made_up_message_id(latest.rfc_message_id):
+        return None
+    return latest.rfc_message_id
+
+
 def _references(latest: Message | None) -> tuple[str, ...]:
     """The thread so far, then the message answered."""
-    if latest is None:
+    answered = _answered_id(latest)
+    if latest is None or answered is None:
         return ()
     known: Sequence[str] = latest.reference_ids or []
-    return (*[ref for ref in known if ref != latest.rfc_message_id], latest.rfc_message_id)
+    return (*[ref for ref in known if ref != answered], answered)
 
 
 def _sender_address(session: Session, *, case: Case, settings: Settings) -> str:

@@ -44,6 +44,16 @@ def case_messages(session: Session, *, case_id: int) -> list[tuple[Message, list
     return [(message, attachments.get(message.id or 0, [])) for message in messages]
 
 
+def case_attachment(session: Session, *, case_id: int, attachment_id: int) -> Attachment | None:
+    """An attachment of one of the case's messages."""
+    return session.exec(
+        select(Attachment)
+        .join(Message, col(Message.id) == col(Attachment.message_id))
+        .where(col(Attachment.id) == attachment_id)
+        .where(col(Message.case_id) == case_id)
+    ).first()
+
+
 def case_outbox(session: Session, *, case_id: int) -> Sequence[OutboxEmail]:
     """The e-mails sent or to send on the case, oldest first."""
     return session.exec(

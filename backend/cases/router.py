@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from backend.calendar.working_days import WorkingCalendar, days_left
 from backend.cases import service
@@ -19,6 +19,7 @@ from backend.cases.repository import (
     CaseSort,
     InvalidCursorError,
     canned_replies,
+    case_attachment,
     case_events,
     case_messages,
     case_outbox,
@@ -55,12 +56,19 @@ from backend.config import Settings, get_settings
 from backend.database import SessionDep
 from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
 from backend.models.types import utc_now
+from backend.storage.filestore import FileStore
 from backend.users.dependencies import CurrentUserDep
 
 router = APIRouter(prefix="/cases", tags=["dossiers"])
 canned_router = APIRouter(prefix="/canned-replies", tags=["réponses types"])
 T = TypeVar("T")
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# A citizen's file is never interpreted by the browser: no sniffing, no scripts if opened.
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 DEFAULT_PAPER_KIND = {
     CaseChannel.PAPER: CaseKind.INFORMATION_REQUEST,
     CaseChannel.SUGGESTION_BOX: CaseKind.SUGGESTION,
@@ -185,6 +193,34 @@ def read_case(
             for p in case_waiting_periods(session, case_id=case.id)
         ],
         events=[EventPublic.model_validate(e) for e in case_events(session, case_id=case.id)],
+    )
+
+
+@router.get(
+    "/{case_id}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_attachment(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case_id: int,
+    attachment_id: int,
+) -> FileResponse:
+    """An attachment of the case, always as a download: never shown inline by the browser."""
+    attachment = case_attachment(session, case_id=case_id, attachment_id=attachment_id)
+    if attachment is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"Aucune pièce jointe n° {attachment_id} dans le dossier n° {case_id}.",
+        )
+    return FileResponse(
+        FileStore(settings.file_store_dir).path_for(attachment.sha256),
+        media_type=attachment.content_type,
+        filename=attachment.filename or f"piece-jointe-{attachment.id}",
+        content_disposition_type="attachment",
+        headers=DOWNLOAD_HEADERS,
     )
 
 

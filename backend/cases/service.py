@@ -3,6 +3,7 @@
 The functions change the rows and add the events; the request owns the transaction.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -20,6 +21,7 @@ from backend.cases.workflow import (
     status_after_reopening,
 )
 from backend.config import Settings
+from backend.mail.parser import SYNTHETIC_DOMAIN
 from backend.models import (
     AnswerChannel,
     AuditEvent,
@@ -34,6 +36,8 @@ from backend.models import (
 )
 from backend.models.types import utc_now
 
+# The made-up Message-ID domain of paper letters: nothing ever answers it.
+PAPER_MESSAGE_DOMAIN = f"courrier.{SYNTHETIC_DOMAIN}"
 # Paper is received on a date, not at a time: noon keeps that date in any time zone.
 PAPER_RECEIPT_TIME = time(12, 0)
 
@@ -275,6 +279,20 @@ def register_paper(session: Session, *, paper: PaperMail, actor: User, settings:
     case.due_date = due_date_for(case, kind=paper.kind, settings=settings)
     session.add(case)
     session.flush()
+    assert case.id is not None
+    # The letter itself, in the case's thread beside the e-mails (a merge carries it along).
+    session.add(
+        Message(
+            case_id=case.id,
+            rfc_message_id=f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}",
+            fingerprint=hashlib.sha256(case.reference.encode()).hexdigest(),
+            subject=paper.subject,
+            from_name=paper.sender_name,
+            from_address=paper.sender_email,
+            received_at=received_at,
+            body_text="",
+        )
+    )
     session.add(
         AuditEvent(
             actor_user_id=actor.id,

@@ -41,6 +41,12 @@ _AUTOMATIC_SENDERS = frozenset(
 _SINGLE_FIELDS = ("from", "subject", "date", "message-id")
 
 
+def is_made_up_message_id(message_id: str) -> bool:
+    """True for the Message-IDs Qualipref makes up (no Message-ID, paper letters): no mail
+    client knows them, so no reply should cite them."""
+    return message_id.endswith(SYNTHETIC_DOMAIN)
+
+
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse one raw message; MessageParseError only for input that is no message at all."""
     data = strip_mbox_separator(raw)

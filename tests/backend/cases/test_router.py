@@ -1,6 +1,6 @@
 """/api/v1/cases: an agent works a case through its whole lifecycle, each step stamped."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from backend.calendar.working_days import WorkingCalendar
 from backend.config import Settings
-from backend.models import Message, Service
+from backend.models import Attachment, Message, Service
+from backend.storage.filestore import FileStore
 from tests.fixtures.users import Agent
 
 
@@ -202,24 +203,12 @@ def test_without_a_token_the_api_answers_401(client: TestClient, method: str, pa
 
 
 def test_merging_keeps_every_message_and_event_and_the_earliest_receipt(
-    agent_client: TestClient, session: Session, settings: Settings
+    agent_client: TestClient, settings: Settings
 ) -> None:
     first = register_letter(
         agent_client, received_on=today(settings) - timedelta(days=6), subject="Première lettre"
     ).json()
     second = register_letter(agent_client, received_on=today(settings), subject="Relance").json()
-    for case, body in ((first, "Lettre du 1er"), (second, "Relance du citoyen")):
-        session.add(
-            Message(
-                case_id=case["id"],
-                rfc_message_id=f"courrier-{case['id']}@qualipref.invalid",
-                fingerprint="0" * 64,
-                subject=case["subject"],
-                body_text=body,
-                received_at=datetime.fromisoformat(case["received_at"]),
-            )
-        )
-    session.flush()
     Walker(agent_client, second).step("notes", {"text": "Le citoyen relance."})
     second = agent_client.get(f"/api/v1/cases/{second['id']}").json()
 
@@ -230,10 +219,7 @@ def test_merging_keeps_every_message_and_event_and_the_earliest_receipt(
     assert merged["received_at"] == first["received_at"]
     assert merged["due_date"] == first["due_date"]
     detail = agent_client.get(f"/api/v1/cases/{second['id']}").json()
-    assert sorted(m["body_text"] for m in detail["messages"]) == [
-        "Lettre du 1er",
-        "Relance du citoyen",
-    ]
+    assert [m["subject"] for m in detail["messages"]] == ["Première lettre", "Relance"]
     actions = [event["action"] for event in detail["events"]]
     assert actions.count("case.registered") == 2
     assert {"case.note", "case.merged", "case.absorbed"} <= set(actions)
@@ -241,3 +227,45 @@ def test_merging_keeps_every_message_and_event_and_the_earliest_receipt(
     assert (absorbed["status"], absorbed["merged_into_id"]) == ("closed", second["id"])
     listed = agent_client.get("/api/v1/cases", params={"q": "Jean Martin"}).json()
     assert [item["id"] for item in listed["items"]] == [second["id"]]
+
+
+def test_an_attachment_downloads_as_a_file_never_shown_inline(
+    agent_client: TestClient, session: Session, settings: Settings
+) -> None:
+    case = register_letter(agent_client, received_on=today(settings)).json()
+    content = b"<html><script>alert(1)</script></html>"
+    stored = FileStore(settings.file_store_dir).put_bytes(content)
+    message = Message(
+        case_id=case["id"],
+        rfc_message_id="pj@example.org",
+        fingerprint="1" * 64,
+        subject="Pièces",
+        body_text="Ci-joint.",
+        received_at=datetime.now(UTC),
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    attachment = Attachment(
+        message_id=message.id,
+        position=0,
+        filename="récépissé.html",
+        content_type="text/html",
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    session.add(attachment)
+    session.flush()
+
+    downloaded = agent_client.get(f"/api/v1/cases/{case['id']}/attachments/{attachment.id}")
+    elsewhere = agent_client.get(f"/api/v1/cases/{case['id'] + 1}/attachments/{attachment.id}")
+
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
+    assert downloaded.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=utf-8''r%c3%a9c%c3%a9piss%c3%a9.html" in (
+        downloaded.headers["Content-Disposition"].lower()
+    )
+    assert downloaded.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in downloaded.headers["Content-Security-Policy"]
+    assert elsewhere.status_code == 404
