@@ -8,7 +8,17 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import FileResponse, JSONResponse
 
 from backend.calendar.working_days import WorkingCalendar, days_left
@@ -244,6 +254,22 @@ def register_paper(
     )
     case = _guarded(
         lambda: service.register_paper(session, paper=paper, actor=user, settings=settings)
+    )
+    return _changed(case, settings=settings, response=response)
+
+
+@router.put("/{case_id}/scan", response_model=CasePublic)
+def attach_scan(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    case: CaseForChangeDep,
+    pdf: Annotated[bytes, Body(media_type="application/pdf", description="Le PDF numérisé.")],
+    response: Response,
+) -> CasePublic:
+    """Attach the scanned letter or slip (a PDF, as the request body)."""
+    _guarded(
+        lambda: service.attach_scan(session, case=case, pdf=pdf, actor=user, settings=settings)
     )
     return _changed(case, settings=settings, response=response)
 

@@ -24,6 +24,7 @@ from backend.config import Settings
 from backend.mail.parser import SYNTHETIC_DOMAIN
 from backend.models import (
     AnswerChannel,
+    Attachment,
     AuditEvent,
     Case,
     CaseChannel,
@@ -35,9 +36,11 @@ from backend.models import (
     WaitingPeriod,
 )
 from backend.models.types import utc_now
+from backend.storage.filestore import FileStore
 
 # The made-up Message-ID domain of paper letters: nothing ever answers it.
 PAPER_MESSAGE_DOMAIN = f"courrier.{SYNTHETIC_DOMAIN}"
+MAX_SCAN_BYTES = 20_000_000
 # Paper is received on a date, not at a time: noon keeps that date in any time zone.
 PAPER_RECEIPT_TIME = time(12, 0)
 
@@ -302,6 +305,46 @@ def register_paper(session: Session, *, paper: PaperMail, actor: User, settings:
         )
     )
     return case
+
+
+def attach_scan(
+    session: Session, *, case: Case, pdf: bytes, actor: User, settings: Settings
+) -> Case:
+    """The scanned letter or slip, a PDF attached to the letter in the case's thread."""
+    if case.channel is CaseChannel.EMAIL:
+        raise CaseInputError(f"Le dossier {case.reference} est un courriel : rien à numériser.")
+    if not pdf.startswith(b"%PDF-"):
+        raise CaseInputError("Le fichier envoyé n'est pas un PDF.")
+    if len(pdf) > MAX_SCAN_BYTES:
+        raise CaseInputError(f"Le PDF dépasse {MAX_SCAN_BYTES // 1_000_000} Mo.")
+    letter = session.exec(
+        select(Message).where(
+            col(Message.rfc_message_id) == f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}"
+        )
+    ).one()
+    assert letter.id is not None
+    stored = FileStore(settings.file_store_dir).put_bytes(pdf)
+    position = len(
+        session.exec(select(Attachment.id).where(col(Attachment.message_id) == letter.id)).all()
+    )
+    session.add(
+        Attachment(
+            message_id=letter.id,
+            position=position,
+            filename=f"{case.reference}-numerisation-{position + 1}.pdf",
+            content_type="application/pdf",
+            size=stored.size,
+            sha256=stored.sha256,
+        )
+    )
+    return _record(
+        session,
+        case=case,
+        actor=actor,
+        action="case.scan_attached",
+        changes={},
+        details={"size": stored.size, "sha256": stored.sha256},
+    )
 
 
 def answer_case(

@@ -269,3 +269,30 @@ def test_an_attachment_downloads_as_a_file_never_shown_inline(
     assert downloaded.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in downloaded.headers["Content-Security-Policy"]
     assert elsewhere.status_code == 404
+
+
+def test_a_scanned_letter_is_attached_as_a_pdf_and_anything_else_refused(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    case = register_letter(agent_client, received_on=today(settings)).json()
+    pdf = b"%PDF-1.4\n% scan\n%%EOF\n"
+
+    not_pdf = agent_client.put(
+        f"/api/v1/cases/{case['id']}/scan",
+        content=b"GIF89a",
+        headers={"Content-Type": "application/pdf", "If-Match": f'"{case["version"]}"'},
+    )
+    attached = agent_client.put(
+        f"/api/v1/cases/{case['id']}/scan",
+        content=pdf,
+        headers={"Content-Type": "application/pdf", "If-Match": f'"{case["version"]}"'},
+    )
+
+    assert not_pdf.status_code == 422
+    assert not_pdf.json()["detail"] == "Le fichier envoyé n'est pas un PDF."
+    assert attached.status_code == 200, attached.text
+    (letter,) = agent_client.get(f"/api/v1/cases/{case['id']}").json()["messages"]
+    (scan,) = letter["attachments"]
+    assert (scan["content_type"], scan["size"]) == ("application/pdf", len(pdf))
+    downloaded = agent_client.get(f"/api/v1/cases/{case['id']}/attachments/{scan['id']}")
+    assert downloaded.content == pdf
