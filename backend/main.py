@@ -1,6 +1,7 @@
 """The FastAPI application: `qualipref serve`, or `uvicorn --factory backend.main:create_app`."""
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from backend import __version__
 from backend.api import api_router
@@ -8,6 +9,7 @@ from backend.cases.router import transition_not_allowed_handler
 from backend.cases.workflow import TransitionNotAllowedError
 from backend.config import get_settings
 from backend.health.router import router as health_router
+from backend.validation import french_validation_handler
 
 
 def create_app() -> FastAPI:
@@ -26,4 +28,5 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router)
     app.add_exception_handler(TransitionNotAllowedError, transition_not_allowed_handler)
+    app.add_exception_handler(RequestValidationError, french_validation_handler)
     return app
