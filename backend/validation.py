@@ -12,6 +12,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "missing": lambda _: "Champ obligatoire.",
     "string_too_short": lambda c: f"Texte trop court : au moins {c['min_length']} caractère(s).",
     "string_too_long": lambda c: f"Texte trop long : au plus {c['max_length']} caractères.",
+    "string_pattern_mismatch": lambda c: f"Format invalide (attendu : {c['pattern']}).",
     "too_short": lambda c: f"Au moins {c['min_length']} élément(s).",
     "too_long": lambda c: f"Au plus {c['max_length']} élément(s).",
     "greater_than_equal": lambda c: f"Doit être supérieur ou égal à {c['ge']}.",

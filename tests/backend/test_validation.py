@@ -17,7 +17,7 @@ def test_each_invalid_field_is_named_with_a_french_message(agent_client: TestCli
     assert messages[("body", "sender_email")].startswith("Adresse électronique invalide")
 
 
-def test_our_own_validators_keep_their_french_message(client: TestClient) -> None:
+def test_a_pattern_mismatch_shows_the_expected_format(client: TestClient) -> None:
     response = client.post(
         "/api/v1/mailboxes",
         json={
@@ -32,4 +32,5 @@ def test_our_own_validators_keep_their_french_message(client: TestClient) -> Non
 
     assert response.status_code == 422
     (error,) = response.json()["detail"]
-    assert not error["msg"].startswith("Value error")
+    assert error["loc"] == ["body", "password_env"]
+    assert error["msg"].startswith("Format invalide (attendu : ")
