@@ -21,6 +21,7 @@ from backend.models import (
     CaseChannel,
     CaseKind,
     CaseStatus,
+    Letter,
     Message,
     OutboxEmail,
     WaitingPeriod,
@@ -52,6 +53,13 @@ def case_attachment(session: Session, *, case_id: int, attachment_id: int) -> At
         .where(col(Attachment.id) == attachment_id)
         .where(col(Message.case_id) == case_id)
     ).first()
+
+
+def case_letters(session: Session, *, case_id: int) -> Sequence[Letter]:
+    """The standard letters generated on the case, oldest first."""
+    return session.exec(
+        select(Letter).where(col(Letter.case_id) == case_id).order_by(col(Letter.id))
+    ).all()
 
 
 def case_outbox(session: Session, *, case_id: int) -> Sequence[OutboxEmail]:

@@ -31,6 +31,7 @@ from backend.cases.repository import (
     canned_replies,
     case_attachment,
     case_events,
+    case_letters,
     case_messages,
     case_outbox,
     case_waiting_periods,
@@ -51,6 +52,7 @@ from backend.cases.schemas import (
     DocumentsRequest,
     EventPublic,
     HoldingReplyRequest,
+    LetterPublic,
     MergeRequest,
     MessagePublic,
     NoteRequest,
@@ -197,6 +199,7 @@ def read_case(
             )
             for message, attachments in case_messages(session, case_id=case.id)
         ],
+        letters=[LetterPublic.model_validate(x) for x in case_letters(session, case_id=case.id)],
         outbox=[OutboxEmailPublic.model_validate(e) for e in case_outbox(session, case_id=case.id)],
         waiting_periods=[
             WaitingPeriodPublic.model_validate(p)

@@ -97,6 +97,20 @@ class OutboxEmailPublic(BaseModel):
     last_error: str | None
 
 
+class LetterPublic(BaseModel):
+    """A standard letter generated on the case."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    template_name: str
+    created_at: datetime
+    created_by_id: int | None
+    delivery: str | None
+    sent_at: datetime | None
+    pdf_size: int | None
+
+
 class EventPublic(BaseModel):
     """One step of the case's timeline."""
 
@@ -124,6 +138,7 @@ class CaseDetail(CasePublic):
     """A case with its thread, outgoing mail, waiting periods and timeline."""
 
     messages: list[MessagePublic]
+    letters: list[LetterPublic]
     outbox: list[OutboxEmailPublic]
     waiting_periods: list[WaitingPeriodPublic]
     events: list[EventPublic]

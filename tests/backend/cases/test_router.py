@@ -123,6 +123,7 @@ def test_a_paper_letter_is_worked_from_registration_to_reopening(
     assert events[1]["changes"]["kind"] == ["information_request", "complaint"]
     assert events[-1]["details"] == {"text": "Rappeler M. Martin jeudi."}
     detail = agent_client.get(f"/api/v1/cases/{case['id']}").json()
+    assert (detail["letters"], detail["outbox"]) == ([], [])
     (period,) = detail["waiting_periods"]
     assert period["ended_at"] is not None
 
