@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -199,6 +200,14 @@ class Settings(BaseSettings):
     def tzinfo(self) -> ZoneInfo:
         """The préfecture's time zone, in which days and deadlines are counted."""
         return ZoneInfo(self.timezone)
+
+    def local_date(self, moment: datetime) -> date:
+        """The day a moment falls on at the préfecture."""
+        return moment.astimezone(self.tzinfo).date()
+
+    def today(self) -> date:
+        """Today at the préfecture."""
+        return datetime.now(self.tzinfo).date()
 
     @property
     def is_sqlite(self) -> bool:

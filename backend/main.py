@@ -5,8 +5,7 @@ from fastapi.exceptions import RequestValidationError
 
 from backend import __version__
 from backend.api import api_router
-from backend.cases.router import transition_not_allowed_handler
-from backend.cases.workflow import TransitionNotAllowedError
+from backend.cases.router import CASE_ERRORS, case_error_handler
 from backend.config import get_settings
 from backend.health.router import router as health_router
 from backend.validation import french_validation_handler
@@ -27,6 +26,7 @@ def create_app() -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
-    app.add_exception_handler(TransitionNotAllowedError, transition_not_allowed_handler)
+    for error_class in CASE_ERRORS:
+        app.add_exception_handler(error_class, case_error_handler)
     app.add_exception_handler(RequestValidationError, french_validation_handler)
     return app

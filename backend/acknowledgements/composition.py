@@ -3,20 +3,18 @@
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from backend.cases.threading import answer_threading, incoming_message
 from backend.config import Settings
 from backend.letters.rendering import TemplateRenderError, render_email
 from backend.mail.compose import OutgoingEmail, compose_email
 from backend.mail.message import ParsedAddress
-from backend.mail.parser import is_made_up_message_id
 from backend.models import (
     NO_SUBJECT,
     Case,
     Mailbox,
     MailboxKind,
-    Message,
-    MessageDirection,
     OutboxEmail,
     Service,
 )
@@ -44,7 +42,8 @@ def compose_acknowledgement(
     mailbox = session.get(Mailbox, case.mailbox_id) if case and case.mailbox_id else None
     if case is None or mailbox is None:
         raise CompositionError("accusé de réception sans dossier ni boîte aux lettres")
-    opener = _first_message(session, case_id=outbox.case_id)
+    assert case.id is not None
+    threading = answer_threading(incoming_message(session, case_id=case.id, latest=False))
     template = TEMPLATE_BY_MAILBOX_KIND[mailbox.kind]
     try:
         rendered = render_email(
@@ -62,8 +61,8 @@ def compose_acknowledgement(
         html=rendered.html,
         message_id=outbox.rfc_message_id,
         date=datetime.now(settings.tzinfo),
-        in_reply_to=_answered_id(opener),
-        references=_references(opener),
+        in_reply_to=threading.in_reply_to,
+        references=threading.references,
         extra_headers=AUTOMATIC_REPLY_HEADERS,
     )
     return ComposedEmail(subject=email.subject, raw=compose_email(email))
@@ -92,29 +91,3 @@ def _template_context(
             | {"opening_hours"}
         ),
     }
-
-
-def _first_message(session: Session, *, case_id: int | None) -> Message | None:
-    """The incoming message that opened the case."""
-    return session.exec(
-        select(Message)
-        .where(col(Message.case_id) == case_id)
-        .where(col(Message.direction) == MessageDirection.INBOUND)
-        .order_by(col(Message.id))
-        .limit(1)
-    ).first()
-
-
-def _answered_id(opener: Message | None) -> str | None:
-    """The citizen's Message-ID, unless we made it up (it would thread nothing)."""
-    if opener is None or is_made_up_message_id(opener.rfc_message_id):
-        return None
-    return opener.rfc_message_id
-
-
-def _references(opener: Message | None) -> tuple[str, ...]:
-    """The citizen's References, then their Message-ID: our reply continues their thread."""
-    answered = _answered_id(opener)
-    if opener is None or answered is None:
-        return ()
-    return (*[ref for ref in opener.reference_ids if ref != answered], answered)

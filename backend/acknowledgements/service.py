@@ -45,10 +45,10 @@ def plan_acknowledgements(
     reasons: list[str | None] = []
     for opener in openers:
         parsed = opener.parsed
-        address = _reply_address_key(opener)
+        address = opener.reply_address.lower() if opener.reply_address else None
         reason = skip_reason(
             parsed=parsed,
-            received_on=opener.received_at.astimezone(settings.tzinfo).date(),
+            received_on=settings.local_date(opener.received_at),
             mailbox=rules,
             own=own,
             sent_recently=recently.get(address, 0) if address else 0,
@@ -88,18 +88,11 @@ def own_addresses(session: Session, *, settings: Settings) -> OwnAddresses:
     )
 
 
-def _reply_address_key(opener: IncomingMessage) -> str | None:
-    """The lower-cased address an acknowledgement would go to."""
-    parsed = opener.parsed
-    address = parsed.reply_address if parsed else None
-    return address.address.lower() if address else None
-
-
 def _recent_counts(
     session: Session, *, openers: Sequence[IncomingMessage], since: datetime
 ) -> dict[str, int]:
     """Acknowledgements queued per address since then, for the openers' addresses."""
-    addresses = sorted({key for opener in openers if (key := _reply_address_key(opener))})
+    addresses = sorted({opener.reply_address.lower() for opener in openers if opener.reply_address})
     counts: dict[str, int] = {}
     for chunk in in_list_chunks(addresses):
         rows = session.exec(

@@ -23,7 +23,7 @@ def due_date(
 ) -> date:
     """The last day on which an answer keeps the promise."""
     return WorkingCalendar.from_settings(settings).due_date(
-        received=received_at.astimezone(settings.tzinfo).date(),
+        received=settings.local_date(received_at),
         target_days=target_days(channel=channel, kind=kind, targets=settings.delay_targets),
     )
 

@@ -247,7 +247,7 @@ class _Batch:
                 for opener, reference, skip_reason in zip(
                     openers, references, skip_reasons, strict=True
                 )
-                if skip_reason is None and (recipient := _reply_address(opener))
+                if skip_reason is None and (recipient := opener.reply_address)
             ],
         )
 
@@ -357,12 +357,6 @@ class _Batch:
         if message.parsed is not None:
             values.update(_parsed_values(message.parsed))
         return values
-
-
-def _reply_address(message: IncomingMessage) -> str | None:
-    """Where an answer to the message goes."""
-    address = message.parsed.reply_address if message.parsed else None
-    return address.address if address else None
 
 
 def _bulk_insert(session: Session, model: type[SQLModel], *, rows: list[dict[str, Any]]) -> None:

@@ -1,26 +1,25 @@
 """Answering a case by e-mail, from the agent's text or a canned reply, signed as the law asks."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from backend.cases.service import CaseInputError, answer_case
+from backend.cases.threading import answer_threading, incoming_message
 from backend.cases.workflow import Operation, check_operation
 from backend.config import Settings
 from backend.letters.rendering import TemplateRenderError, render_text
 from backend.mail.compose import OutgoingEmail, new_message_id
 from backend.mail.headers import Defects, parse_addresses
 from backend.mail.message import ParsedAddress
-from backend.mail.parser import is_made_up_message_id
 from backend.models import (
     AnswerChannel,
     CannedReply,
     Case,
     Mailbox,
     Message,
-    MessageDirection,
     OutboxPurpose,
     Service,
     User,
@@ -41,7 +40,9 @@ def reply_by_email(
 ) -> int:
     """Queue the reply in the citizen's thread; the case is answered. The outbox id."""
     check_operation(Operation.REPLY, status=case.status)
-    latest = _latest_incoming(session, case=case)
+    assert case.id is not None
+    latest = incoming_message(session, case_id=case.id, latest=True)
+    threading = answer_threading(latest)
     recipient = _recipient(case, latest=latest)
     service = session.get(Service, case.service_id) if case.service_id else None
     body = _body(
@@ -63,8 +64,8 @@ def reply_by_email(
         html=None,
         message_id=new_message_id(sender_address=sender),
         date=datetime.now(settings.tzinfo),
-        in_reply_to=_answered_id(latest),
-        references=_references(latest),
+        in_reply_to=threading.in_reply_to,
+        references=threading.references,
     )
     (outbox_id,) = queue_emails(
         session,
@@ -80,17 +81,6 @@ def reply_by_email(
         details={"outbox_id": outbox_id, "to": recipient.address},
     )
     return outbox_id
-
-
-def _latest_incoming(session: Session, *, case: Case) -> Message | None:
-    """The citizen's last message: the one the reply answers."""
-    return session.exec(
-        select(Message)
-        .where(col(Message.case_id) == case.id)
-        .where(col(Message.direction) == MessageDirection.INBOUND)
-        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
-        .limit(1)
-    ).first()
 
 
 def _recipient(case: Case, *, latest: Message | None) -> ParsedAddress:
@@ -154,22 +144,6 @@ def _subject(case: Case) -> str:
     subject = case.subject if case.subject.lower().startswith("re:") else f"Re: {case.subject}"
     marker = f"[{case.reference}]"
     return subject if marker in subject else f"{subject} {marker}"
-
-
-def _answered_id(latest: Message | None) -> str | None:
-    """The Message-ID the reply answers, unless Qualipref made it up."""
-    if latest is None or is_made_up_message_id(latest.rfc_message_id):
-        return None
-    return latest.rfc_message_id
-
-
-def _references(latest: Message | None) -> tuple[str, ...]:
-    """The thread so far, then the message answered."""
-    answered = _answered_id(latest)
-    if latest is None or answered is None:
-        return ()
-    known: Sequence[str] = latest.reference_ids or []
-    return (*[ref for ref in known if ref != answered], answered)
 
 
 def _sender_address(session: Session, *, case: Case, settings: Settings) -> str:

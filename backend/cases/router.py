@@ -4,9 +4,9 @@ Every change names the version it was made on (`If-Match`, the `ETag` of the cas
 version is refused with 412, so two agents never silently overwrite each other.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
@@ -63,7 +63,7 @@ from backend.cases.schemas import (
     WaitingPeriodPublic,
 )
 from backend.cases.service import CaseInputError, CaseNotFoundError, PaperMail, StaleCaseError
-from backend.cases.workflow import OPEN_STATUSES, TransitionNotAllowedError, allowed_operations
+from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError, allowed_operations
 from backend.config import Settings, get_settings
 from backend.database import SessionDep
 from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
@@ -73,7 +73,6 @@ from backend.users.dependencies import CurrentUserDep
 
 router = APIRouter(prefix="/cases", tags=["dossiers"])
 canned_router = APIRouter(prefix="/canned-replies", tags=["réponses types"])
-T = TypeVar("T")
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # A citizen's file is never interpreted by the browser: no sniffing, no scripts if opened.
 DOWNLOAD_HEADERS = {
@@ -85,7 +84,8 @@ DEFAULT_PAPER_KIND = {
     CaseChannel.PAPER: CaseKind.INFORMATION_REQUEST,
     CaseChannel.SUGGESTION_BOX: CaseKind.SUGGESTION,
 }
-_ERRORS: dict[type[Exception], int] = {
+CASE_ERRORS: dict[type[Exception], int] = {
+    TransitionNotAllowedError: status.HTTP_409_CONFLICT,
     CaseNotFoundError: status.HTTP_404_NOT_FOUND,
     StaleCaseError: status.HTTP_412_PRECONDITION_FAILED,
     CaseInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -116,7 +116,7 @@ VersionDep = Annotated[int, Depends(expected_version)]
 
 
 def _load_for_change(session: SessionDep, case_id: int, version: VersionDep) -> Case:
-    return _guarded(lambda: service.load_case(session, case_id=case_id, expected_version=version))
+    return service.load_case(session, case_id=case_id, expected_version=version)
 
 
 CaseForChangeDep = Annotated[Case, Depends(_load_for_change)]
@@ -148,7 +148,7 @@ def read_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseListPublic:
     """Cases, the most urgent first (or the most recent), a page at a time."""
-    today = datetime.now(settings.tzinfo).date()
+    today = settings.today()
     filters = CaseFilters(
         mailbox_id=mailbox_id,
         channel=channel,
@@ -169,7 +169,7 @@ def read_cases(
     except InvalidCursorError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
     return CaseListPublic(
-        items=[_public(case, settings=settings) for case in page.cases],
+        items=_public_cases(page.cases, settings=settings),
         next_cursor=page.next_cursor,
         counts=count_by_status(session, filters=filters) if cursor is None else None,
     )
@@ -184,7 +184,7 @@ def read_case(
     response: Response,
 ) -> CaseDetail:
     """A case with its messages, outgoing mail, waiting periods and timeline."""
-    case = _guarded(lambda: service.load_case(session, case_id=case_id))
+    case = service.load_case(session, case_id=case_id)
     assert case.id is not None
     response.headers["ETag"] = _etag(case)
     public = _public(case, settings=settings)
@@ -248,16 +248,14 @@ def register_paper(
     """Register a letter or a suggestion-box slip; the reference goes on the envelope."""
     paper = PaperMail(
         channel=paper_in.channel,
-        received_on=paper_in.received_on or datetime.now(settings.tzinfo).date(),
+        received_on=paper_in.received_on or settings.today(),
         sender_name=paper_in.sender_name,
         sender_postal_address=paper_in.sender_postal_address,
         sender_email=paper_in.sender_email,
         subject=paper_in.subject,
         kind=paper_in.kind or DEFAULT_PAPER_KIND[paper_in.channel],
     )
-    case = _guarded(
-        lambda: service.register_paper(session, paper=paper, actor=user, settings=settings)
-    )
+    case = service.register_paper(session, paper=paper, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 
@@ -271,9 +269,7 @@ def attach_scan(
     response: Response,
 ) -> CasePublic:
     """Attach the scanned letter or slip (a PDF, as the request body)."""
-    _guarded(
-        lambda: service.attach_scan(session, case=case, pdf=pdf, actor=user, settings=settings)
-    )
+    service.attach_scan(session, case=case, pdf=pdf, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 
@@ -287,11 +283,7 @@ def classify(
     response: Response,
 ) -> CasePublic:
     """Confirm or choose the kind (complaint, suggestion, information request, residence…)."""
-    _guarded(
-        lambda: service.classify(
-            session, case=case, kind=request.kind, actor=user, settings=settings
-        )
-    )
+    service.classify(session, case=case, kind=request.kind, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 
@@ -305,14 +297,12 @@ def assign(
     response: Response,
 ) -> CasePublic:
     """Give the case to a service and, optionally, one of its agents."""
-    _guarded(
-        lambda: service.assign(
-            session,
-            case=case,
-            service_id=request.service_id,
-            assignee_id=request.assignee_id,
-            actor=user,
-        )
+    service.assign(
+        session,
+        case=case,
+        service_id=request.service_id,
+        assignee_id=request.assignee_id,
+        actor=user,
     )
     return _changed(case, settings=settings, response=response)
 
@@ -327,7 +317,7 @@ def set_status(
     response: Response,
 ) -> CasePublic:
     """Change the status directly, where the lifecycle allows it."""
-    _guarded(lambda: service.set_status(session, case=case, status=request.status, actor=user))
+    service.set_status(session, case=case, status=request.status, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -341,10 +331,8 @@ def record_holding_reply(
     response: Response,
 ) -> CasePublic:
     """Record a reply that announces the processing delay (réponse d'attente)."""
-    _guarded(
-        lambda: service.record_holding_reply(
-            session, case=case, announced_delay_days=request.announced_delay_days, actor=user
-        )
+    service.record_holding_reply(
+        session, case=case, announced_delay_days=request.announced_delay_days, actor=user
     )
     return _changed(case, settings=settings, response=response)
 
@@ -359,15 +347,13 @@ def mark_answered_elsewhere(
     response: Response,
 ) -> CasePublic:
     """Record an answer given by phone, by post or in person, on its date."""
-    _guarded(
-        lambda: service.mark_answered_elsewhere(
-            session,
-            case=case,
-            channel=request.channel,
-            answered_on=request.answered_on,
-            actor=user,
-            settings=settings,
-        )
+    service.mark_answered_elsewhere(
+        session,
+        case=case,
+        channel=request.channel,
+        answered_on=request.answered_on,
+        actor=user,
+        settings=settings,
     )
     return _changed(case, settings=settings, response=response)
 
@@ -382,11 +368,7 @@ def request_documents(
     response: Response,
 ) -> CasePublic:
     """Ask the citizen for documents: the case waits for them."""
-    _guarded(
-        lambda: service.request_documents(
-            session, case=case, documents=request.documents, actor=user
-        )
-    )
+    service.request_documents(session, case=case, documents=request.documents, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -399,7 +381,7 @@ def documents_received(
     response: Response,
 ) -> CasePublic:
     """The requested documents arrived."""
-    _guarded(lambda: service.documents_received(session, case=case, actor=user))
+    service.documents_received(session, case=case, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -412,7 +394,7 @@ def close(
     response: Response,
 ) -> CasePublic:
     """Close the case."""
-    _guarded(lambda: service.close(session, case=case, actor=user))
+    service.close(session, case=case, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -425,7 +407,7 @@ def reopen(
     response: Response,
 ) -> CasePublic:
     """Reopen a closed or answered case."""
-    _guarded(lambda: service.reopen(session, case=case, actor=user))
+    service.reopen(session, case=case, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -439,7 +421,7 @@ def add_note(
     response: Response,
 ) -> CasePublic:
     """Add an internal note to the timeline."""
-    _guarded(lambda: service.add_note(session, case=case, text=request.text, actor=user))
+    service.add_note(session, case=case, text=request.text, actor=user)
     return _changed(case, settings=settings, response=response)
 
 
@@ -453,14 +435,10 @@ def merge(
     response: Response,
 ) -> CasePublic:
     """Merge another case of the same citizen into this one (its messages come along)."""
-    source = _guarded(
-        lambda: service.load_case(
-            session, case_id=request.source_case_id, expected_version=request.source_version
-        )
+    source = service.load_case(
+        session, case_id=request.source_case_id, expected_version=request.source_version
     )
-    _guarded(
-        lambda: service.merge(session, target=case, source=source, actor=user, settings=settings)
-    )
+    service.merge(session, target=case, source=source, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 
@@ -474,16 +452,14 @@ def reply(
     response: Response,
 ) -> CasePublic:
     """Answer by e-mail in the citizen's thread, signed with the agent's name and title."""
-    _guarded(
-        lambda: reply_by_email(
-            session,
-            case=case,
-            text=request.text,
-            canned_reply_id=request.canned_reply_id,
-            variables=request.variables,
-            actor=user,
-            settings=settings,
-        )
+    reply_by_email(
+        session,
+        case=case,
+        text=request.text,
+        canned_reply_id=request.canned_reply_id,
+        variables=request.variables,
+        actor=user,
+        settings=settings,
     )
     return _changed(case, settings=settings, response=response)
 
@@ -535,21 +511,15 @@ def _canned_or_404(session: SessionDep, canned_id: int) -> CannedReply:
     return canned
 
 
-def transition_not_allowed_handler(_request: Request, error: Exception) -> JSONResponse:
-    """409 with what the case's status allows."""
-    assert isinstance(error, TransitionNotAllowedError)
-    return JSONResponse(
-        status_code=status.HTTP_409_CONFLICT,
-        content={"detail": str(error), "allowed": error.allowed},
-    )
+def case_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    """A refusal of the case service as its HTTP answer, with its French message.
 
-
-def _guarded(action: Callable[[], T]) -> T:
-    """Run a service call, turning its refusals into HTTP answers with their French message."""
-    try:
-        return action()
-    except tuple(_ERRORS) as error:
-        raise HTTPException(_ERRORS[type(error)], detail=str(error)) from error
+    Registered for each class of CASE_ERRORS; a transition refused also says what is allowed.
+    """
+    content: dict[str, Any] = {"detail": str(error)}
+    if isinstance(error, TransitionNotAllowedError):
+        content["allowed"] = error.allowed
+    return JSONResponse(status_code=CASE_ERRORS[type(error)], content=content)
 
 
 def _changed(case: Case, *, settings: Settings, response: Response) -> CasePublic:
@@ -569,19 +539,28 @@ def _etag(case: Case) -> str:
 
 def _public(case: Case, *, settings: Settings) -> CasePublic:
     """The case with its computed delay fields."""
+    return _public_cases([case], settings=settings)[0]
+
+
+def _public_cases(cases: Sequence[Case], *, settings: Settings) -> list[CasePublic]:
+    """Cases with their computed delay fields, on one calendar and one today."""
     calendar = WorkingCalendar.from_settings(settings)
-    today = datetime.now(settings.tzinfo).date()
-    received_on = case.received_at.astimezone(settings.tzinfo).date()
-    answered_on = case.answered_at.astimezone(settings.tzinfo).date() if case.answered_at else None
-    still_due = case.status in OPEN_STATUSES and case.status is not CaseStatus.ANSWERED
+    today = settings.today()
+    return [_with_delays(case, calendar=calendar, today=today, settings=settings) for case in cases]
+
+
+def _with_delays(
+    case: Case, *, calendar: WorkingCalendar, today: date, settings: Settings
+) -> CasePublic:
+    """One case, its working days elapsed and left."""
+    answered_on = settings.local_date(case.answered_at) if case.answered_at else today
+    due = case.due_date if case.status in AWAITING_ANSWER else None
     values: dict[str, Any] = {
         **case.model_dump(),
-        "working_days_elapsed": calendar.delay(received=received_on, answered=answered_on or today),
-        "days_left": (
-            days_left(today=today, due=case.due_date, calendar=calendar)
-            if still_due and case.due_date
-            else None
+        "working_days_elapsed": calendar.delay(
+            received=settings.local_date(case.received_at), answered=answered_on
         ),
+        "days_left": days_left(today=today, due=due, calendar=calendar) if due else None,
         "allowed_operations": [operation.value for operation in allowed_operations(case.status)],
     }
     return CasePublic.model_validate(values)

@@ -153,7 +153,7 @@ def mark_answered_elsewhere(
 ) -> Case:
     """The citizen was answered by phone, post or in person on that date."""
     check_operation(Operation.ANSWERED_ELSEWHERE, status=case.status)
-    received_on = case.received_at.astimezone(settings.tzinfo).date()
+    received_on = settings.local_date(case.received_at)
     answered_at = _moment_of(answered_on, settings=settings, what="La date de réponse")
     if answered_on < received_on:
         raise CaseInputError(
@@ -287,7 +287,7 @@ def register_paper(session: Session, *, paper: PaperMail, actor: User, settings:
     session.add(
         Message(
             case_id=case.id,
-            rfc_message_id=f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}",
+            rfc_message_id=_paper_message_id(case),
             fingerprint=hashlib.sha256(case.reference.encode()).hexdigest(),
             subject=paper.subject,
             from_name=paper.sender_name,
@@ -318,9 +318,7 @@ def attach_scan(
     if len(pdf) > MAX_SCAN_BYTES:
         raise CaseInputError(f"Le PDF dépasse {MAX_SCAN_BYTES // 1_000_000} Mo.")
     letter = session.exec(
-        select(Message).where(
-            col(Message.rfc_message_id) == f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}"
-        )
+        select(Message).where(col(Message.rfc_message_id) == _paper_message_id(case))
     ).one()
     assert letter.id is not None
     stored = FileStore(settings.file_store_dir).put_bytes(pdf)
@@ -376,6 +374,11 @@ def answer_case(
     )
 
 
+def _paper_message_id(case: Case) -> str:
+    """The made-up Message-ID of a paper case's letter."""
+    return f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}"
+
+
 def _end_waiting(session: Session, *, case: Case) -> None:
     """Close the open waiting period, if any."""
     waiting = session.exec(
@@ -390,7 +393,7 @@ def _end_waiting(session: Session, *, case: Case) -> None:
 
 def _moment_of(day: date, *, settings: Settings, what: str) -> datetime:
     """Now for today, noon of a past day; a future day is refused."""
-    today = datetime.now(settings.tzinfo).date()
+    today = settings.today()
     if day > today:
         raise CaseInputError(
             f"{what} ({day:%d/%m/%Y}) ne peut pas être postérieure à aujourd'hui "

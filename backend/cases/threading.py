@@ -8,7 +8,8 @@ from sqlmodel import Session, col, func, select
 
 from backend.cases.references import case_ids_by_reference
 from backend.database import in_list_chunks
-from backend.models import Case, Message, OutboxEmail
+from backend.mail.parser import is_made_up_message_id
+from backend.models import Case, Message, MessageDirection, OutboxEmail
 
 # "[GERS-2026-000123]", as our acknowledgements and replies put it in the subject.
 REFERENCE_IN_SUBJECT = re.compile(r"\[\s*([A-Z0-9][A-Z0-9-]*-\d{4}-\d{6})\s*\]")
@@ -120,3 +121,36 @@ def _latest_outbox_by_message_id(
         for message_id, row_id, case_id in rows
         if row_id is not None and case_id is not None
     }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerThreading:
+    """The In-Reply-To and References that put our answer in the citizen's thread."""
+
+    in_reply_to: str | None
+    references: tuple[str, ...]
+
+
+def incoming_message(session: Session, *, case_id: int, latest: bool) -> Message | None:
+    """The case's first incoming message (the one that opened it) or its latest one."""
+    order = (
+        (col(Message.received_at).desc(), col(Message.id).desc())
+        if latest
+        else (col(Message.id).asc(),)
+    )
+    return session.exec(
+        select(Message)
+        .where(col(Message.case_id) == case_id)
+        .where(col(Message.direction) == MessageDirection.INBOUND)
+        .order_by(*order)
+        .limit(1)
+    ).first()
+
+
+def answer_threading(answered: Message | None) -> AnswerThreading:
+    """Answer this message: its References then its Message-ID, unless we made the ID up."""
+    if answered is None or is_made_up_message_id(answered.rfc_message_id):
+        return AnswerThreading(in_reply_to=None, references=())
+    message_id = answered.rfc_message_id
+    earlier = [reference for reference in answered.reference_ids if reference != message_id]
+    return AnswerThreading(in_reply_to=message_id, references=(*earlier, message_id))

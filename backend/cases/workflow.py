@@ -9,19 +9,11 @@ from enum import StrEnum
 
 from backend.models import CaseStatus
 
-OPEN_STATUSES = frozenset(
-    {
-        CaseStatus.NEW,
-        CaseStatus.ASSIGNED,
-        CaseStatus.IN_PROGRESS,
-        CaseStatus.WAITING_CITIZEN,
-        CaseStatus.ANSWERED,
-    }
-)
 # Cases still owed an answer: the ones that can be late.
 AWAITING_ANSWER = frozenset(
     {CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CITIZEN}
 )
+OPEN_STATUSES = AWAITING_ANSWER | {CaseStatus.ANSWERED}
 STATUS_LABELS = {
     CaseStatus.NEW: "nouveau",
     CaseStatus.ASSIGNED: "attribué",

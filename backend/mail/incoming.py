@@ -55,6 +55,12 @@ class IncomingMessage:
         return self.parsed.fingerprint if self.parsed is not None else self.raw_sha256
 
     @property
+    def reply_address(self) -> str | None:
+        """Where an answer to the message goes, None for an unreadable one or no address."""
+        address = self.parsed.reply_address if self.parsed is not None else None
+        return address.address if address else None
+
+    @property
     def thread_ids(self) -> list[str]:
         """The Message-IDs this message answers, the most recent ancestor first."""
         if self.parsed is None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
@@ -108,16 +109,16 @@ def due_email_ids(*, settings: Settings, engine: Engine, limit: int = 500) -> li
         rows = session.exec(
             select(OutboxEmail.id)
             .where(col(OutboxEmail.status) == OutboxStatus.QUEUED)
-            .where(
-                or_(
-                    col(OutboxEmail.next_attempt_at).is_(None),
-                    col(OutboxEmail.next_attempt_at) <= utc_now(),
-                )
-            )
+            .where(_is_due(utc_now()))
             .order_by(col(OutboxEmail.id))
             .limit(limit)
         ).all()
     return [row for row in rows if row is not None]
+
+
+def _is_due(now: datetime) -> Any:
+    """Never attempted, or its backoff has passed."""
+    return or_(col(OutboxEmail.next_attempt_at).is_(None), col(OutboxEmail.next_attempt_at) <= now)
 
 
 def _claim(*, engine: Engine, outbox_id: int) -> _Claimed | None:
@@ -128,12 +129,7 @@ def _claim(*, engine: Engine, outbox_id: int) -> _Claimed | None:
             update(OutboxEmail)
             .where(col(OutboxEmail.id) == outbox_id)
             .where(col(OutboxEmail.status) == OutboxStatus.QUEUED)
-            .where(
-                or_(
-                    col(OutboxEmail.next_attempt_at).is_(None),
-                    col(OutboxEmail.next_attempt_at) <= now,
-                )
-            )
+            .where(_is_due(now))
             .values(
                 status=OutboxStatus.SENDING,
                 attempts=col(OutboxEmail.attempts) + 1,
