@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     # holidays of prefecture.holiday_subdivision) unless calendar days are chosen.
     delay_unit: DelayUnit = DelayUnit.WORKING_DAYS
     delay_targets: DelayTargets = DelayTargets()
+    # Each working day at this local time (HH:MM in `timezone`), beat e-mails every service the
+    # list of its cases past due and due on the next working day.
+    overdue_alert_time: str = "07:30"
+    # The days a case waits for the citizen's documents are left out of its delay (the
+    # préfecture cannot answer meanwhile); a holding reply announcing a processing time counts
+    # as the answer only when asked (Services Publics+ accepts it, Qual-e-pref did not).
+    delay_excludes_waiting_periods: bool = True
+    holding_reply_stops_clock: bool = False
     # Mailbox polling: beat's interval, messages per fetch-and-commit batch, network timeout,
     # how long a poller's lease lasts without renewal, and the longest backoff after failures.
     poll_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
@@ -182,6 +190,16 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("QUALIPREF_SECRET_KEY must be at least 32 characters in production")
+
+    @field_validator("overdue_alert_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(
+                f"QUALIPREF_OVERDUE_ALERT_TIME must be HH:MM (e.g. 07:30), not {value!r}"
+            )
+        return f"{int(match[1]):02d}:{match[2]}"
 
     @field_validator("smtp_url")
     @classmethod

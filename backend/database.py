@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -24,6 +25,16 @@ def in_list_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     """Slices of values small enough for one IN (...) list each."""
     for start in range(0, len(values), IN_LIST_SIZE):
         yield values[start : start + IN_LIST_SIZE]
+
+
+def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that knows ON CONFLICT, for the database the session is bound to."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"Qualipref needs PostgreSQL or SQLite, not {dialect}")
 
 
 def create_db_engine(database_url: str, *, echo: bool = False) -> Engine:

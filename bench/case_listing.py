@@ -30,11 +30,11 @@ from tests.fixtures.database import empty_postgres_database
 PAGE_SIZE = 50
 FILL = """
 INSERT INTO cases (reference, channel, kind, status, subject, sender_email, received_at,
-                   registered_at, updated_at, due_date, needs_attention, version)
+                   received_on, registered_at, updated_at, due_date, needs_attention, version)
 SELECT 'BENCH-' || lpad(g::text, 7, '0'), 'email', 'information_request',
        (ARRAY['new', 'assigned', 'in_progress', 'answered', 'closed'])[1 + g % 5],
        'Demande n° ' || g, 'citoyen' || g || '@example.org',
-       now() - make_interval(mins => g), now(), now(),
+       now() - make_interval(mins => g), (now() - make_interval(mins => g))::date, now(), now(),
        current_date - 400 + (g % 800), false, 1
 FROM generate_series(1, :count) AS g
 """

@@ -5,7 +5,12 @@ from celery import Celery
 from backend.config import Settings, get_settings
 from workers.schedule import beat_schedule
 
-TASK_MODULES = ["workers.tasks", "backend.mailboxes.tasks", "backend.outbox.tasks"]
+TASK_MODULES = [
+    "workers.tasks",
+    "backend.mailboxes.tasks",
+    "backend.outbox.tasks",
+    "backend.alerts.tasks",
+]
 
 
 def create_celery_app(settings: Settings) -> Celery:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from celery.schedules import crontab
+
 from backend.config import Settings
 
 
@@ -20,4 +22,16 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "qualipref.deliver_due_emails",
             "schedule": settings.outbox_sweep_seconds,
         },
+        # Every day at the préfecture's local time (the app's timezone); the task itself skips
+        # weekends and public holidays, which a crontab cannot know.
+        "send-overdue-alerts": {
+            "task": "qualipref.send_overdue_alerts",
+            "schedule": _daily_at(settings.overdue_alert_time),
+        },
     }
+
+
+def _daily_at(clock_time: str) -> crontab:
+    """A crontab firing once a day at HH:MM."""
+    hour, minute = clock_time.split(":")
+    return crontab(hour=int(hour), minute=int(minute))

@@ -312,6 +312,7 @@ class _Batch:
             "sender_name": sender.name if sender else None,
             "sender_email": sender.address if sender else None,
             "received_at": message.received_at,
+            "received_on": self.settings.local_date(message.received_at),
             "registered_at": self.registered_at,
             "updated_at": self.registered_at,
             "needs_attention": parsed is None,
@@ -406,6 +407,7 @@ def _reopen(session: Session, *, case: Case) -> None:
     previous = case.status
     case.status = status_after_reopening(has_agent=case.assignee_id is not None)
     case.closed_at = None
+    case.closed_on = None
     case.version += 1
     case.updated_at = utc_now()
     session.add(case)

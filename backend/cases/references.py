@@ -3,10 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from backend.database import in_list_chunks
+from backend.database import dialect_insert, in_list_chunks
 from backend.models import Case, CaseReferenceCounter
 
 NUMBER_DIGITS = 6
@@ -43,15 +42,9 @@ def allocate_case_references(
     if count < 1:
         raise ValueError(f"cannot allocate {count} case references")
     table = CaseReferenceCounter.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"case references need PostgreSQL or SQLite, not {dialect}")
     statement = (
-        insert.values(prefix=prefix, year=year, last_number=count)
+        dialect_insert(session, table)
+        .values(prefix=prefix, year=year, last_number=count)
         .on_conflict_do_update(
             index_elements=[table.c.prefix, table.c.year],
             set_={"last_number": table.c.last_number + count},

@@ -78,6 +78,7 @@ def reply_by_email(
         channel=AnswerChannel.EMAIL,
         at=None,  # the moment the SMTP server accepts it
         actor=actor,
+        settings=settings,
         details={"outbox_id": outbox_id, "to": recipient.address},
     )
     return outbox_id

@@ -64,8 +64,9 @@ from backend.cases.schemas import (
 )
 from backend.cases.service import CaseInputError, CaseNotFoundError, PaperMail, StaleCaseError
 from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError, allowed_operations
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.database import SessionDep
+from backend.dependencies import SettingsDep
 from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
@@ -73,7 +74,6 @@ from backend.users.dependencies import CurrentUserDep
 
 router = APIRouter(prefix="/cases", tags=["dossiers"])
 canned_router = APIRouter(prefix="/canned-replies", tags=["réponses types"])
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 # A citizen's file is never interpreted by the browser: no sniffing, no scripts if opened.
 DOWNLOAD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -332,7 +332,11 @@ def record_holding_reply(
 ) -> CasePublic:
     """Record a reply that announces the processing delay (réponse d'attente)."""
     service.record_holding_reply(
-        session, case=case, announced_delay_days=request.announced_delay_days, actor=user
+        session,
+        case=case,
+        announced_delay_days=request.announced_delay_days,
+        actor=user,
+        settings=settings,
     )
     return _changed(case, settings=settings, response=response)
 
@@ -368,7 +372,9 @@ def request_documents(
     response: Response,
 ) -> CasePublic:
     """Ask the citizen for documents: the case waits for them."""
-    service.request_documents(session, case=case, documents=request.documents, actor=user)
+    service.request_documents(
+        session, case=case, documents=request.documents, actor=user, settings=settings
+    )
     return _changed(case, settings=settings, response=response)
 
 
@@ -381,7 +387,7 @@ def documents_received(
     response: Response,
 ) -> CasePublic:
     """The requested documents arrived."""
-    service.documents_received(session, case=case, actor=user)
+    service.documents_received(session, case=case, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 
@@ -394,7 +400,7 @@ def close(
     response: Response,
 ) -> CasePublic:
     """Close the case."""
-    service.close(session, case=case, actor=user)
+    service.close(session, case=case, actor=user, settings=settings)
     return _changed(case, settings=settings, response=response)
 
 

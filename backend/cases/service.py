@@ -123,14 +123,18 @@ def set_status(session: Session, *, case: Case, status: CaseStatus, actor: User)
 
 
 def record_holding_reply(
-    session: Session, *, case: Case, announced_delay_days: int, actor: User
+    session: Session, *, case: Case, announced_delay_days: int, actor: User, settings: Settings
 ) -> Case:
     """A reply announcing a processing delay; the first one is the case's holding reply."""
     check_operation(Operation.HOLDING_REPLY, status=case.status)
     changes: dict[str, list[Any]] = {}
     if case.holding_reply_at is None:
+        now = utc_now()
         changes = _set(
-            case, holding_reply_at=utc_now(), holding_reply_delay_days=announced_delay_days
+            case,
+            holding_reply_at=now,
+            holding_reply_on=settings.local_date(now),
+            holding_reply_delay_days=announced_delay_days,
         )
     return _record(
         session,
@@ -166,15 +170,19 @@ def mark_answered_elsewhere(
         channel=channel,
         at=answered_at,
         actor=actor,
+        settings=settings,
         details={"answered_on": answered_on.isoformat()},
     )
 
 
-def request_documents(session: Session, *, case: Case, documents: list[str], actor: User) -> Case:
+def request_documents(
+    session: Session, *, case: Case, documents: list[str], actor: User, settings: Settings
+) -> Case:
     """Ask the citizen for documents: the case waits for them from now."""
     check_operation(Operation.REQUEST_DOCUMENTS, status=case.status)
     assert case.id is not None
-    session.add(WaitingPeriod(case_id=case.id, started_at=utc_now()))
+    now = utc_now()
+    session.add(WaitingPeriod(case_id=case.id, started_at=now, started_on=settings.local_date(now)))
     changes = _set(case, status=CaseStatus.WAITING_CITIZEN)
     return _record(
         session,
@@ -186,21 +194,24 @@ def request_documents(session: Session, *, case: Case, documents: list[str], act
     )
 
 
-def documents_received(session: Session, *, case: Case, actor: User) -> Case:
+def documents_received(session: Session, *, case: Case, actor: User, settings: Settings) -> Case:
     """The documents arrived: the wait ends and the work resumes."""
     check_operation(Operation.DOCUMENTS_RECEIVED, status=case.status)
-    _end_waiting(session, case=case)
+    _end_waiting(session, case=case, settings=settings)
     changes = _set(case, status=CaseStatus.IN_PROGRESS)
     return _record(
         session, case=case, actor=actor, action="case.documents_received", changes=changes
     )
 
 
-def close(session: Session, *, case: Case, actor: User) -> Case:
+def close(session: Session, *, case: Case, actor: User, settings: Settings) -> Case:
     """Close the case (answered, or nothing to answer)."""
     check_operation(Operation.CLOSE, status=case.status)
-    _end_waiting(session, case=case)
-    changes = _set(case, status=CaseStatus.CLOSED, closed_at=utc_now())
+    _end_waiting(session, case=case, settings=settings)
+    now = utc_now()
+    changes = _set(
+        case, status=CaseStatus.CLOSED, closed_at=now, closed_on=settings.local_date(now)
+    )
     return _record(session, case=case, actor=actor, action="case.closed", changes=changes)
 
 
@@ -208,7 +219,7 @@ def reopen(session: Session, *, case: Case, actor: User) -> Case:
     """Back to work on a closed or answered case."""
     check_operation(Operation.REOPEN, status=case.status)
     status = status_after_reopening(has_agent=case.assignee_id is not None)
-    changes = _set(case, status=status, closed_at=None)
+    changes = _set(case, status=status, closed_at=None, closed_on=None)
     return _record(session, case=case, actor=actor, action="case.reopened", changes=changes)
 
 
@@ -233,9 +244,11 @@ def merge(session: Session, *, target: Case, source: Case, actor: User, settings
         update(Message).where(col(Message.case_id) == source.id).values(case_id=target.id)
     )
     received_at = min(target.received_at, source.received_at)
+    now = utc_now()
     target_changes = _set(
         target,
         received_at=received_at,
+        received_on=settings.local_date(received_at),
         due_date=due_date(
             received_at=received_at, channel=target.channel, kind=target.kind, settings=settings
         ),
@@ -246,7 +259,11 @@ def merge(session: Session, *, target: Case, source: Case, actor: User, settings
         actor=actor,
         action="case.merged",
         changes=_set(
-            source, status=CaseStatus.CLOSED, closed_at=utc_now(), merged_into_id=target.id
+            source,
+            status=CaseStatus.CLOSED,
+            closed_at=now,
+            closed_on=settings.local_date(now),
+            merged_into_id=target.id,
         ),
         details={"into": target.reference},
     )
@@ -278,6 +295,7 @@ def register_paper(session: Session, *, paper: PaperMail, actor: User, settings:
         sender_email=paper.sender_email,
         sender_postal_address=paper.sender_postal_address,
         received_at=received_at,
+        received_on=paper.received_on,
     )
     case.due_date = due_date_for(case, kind=paper.kind, settings=settings)
     session.add(case)
@@ -352,6 +370,7 @@ def answer_case(
     channel: AnswerChannel,
     at: datetime | None,
     actor: User,
+    settings: Settings,
     details: dict[str, Any],
 ) -> Case:
     """The case is answered; the first substantive answer sets answered_at.
@@ -359,10 +378,10 @@ def answer_case(
     An e-mail passes `at=None`: it is answered when the SMTP server accepts it (the outbox
     records that moment).
     """
-    _end_waiting(session, case=case)
+    _end_waiting(session, case=case, settings=settings)
     values: dict[str, Any] = {"status": CaseStatus.ANSWERED}
     if case.answered_at is None and at is not None:
-        values |= {"answered_at": at, "answer_channel": channel}
+        values |= answer_values(at=at, channel=channel, settings=settings)
     changes = _set(case, **values)
     return _record(
         session,
@@ -379,15 +398,22 @@ def _paper_message_id(case: Case) -> str:
     return f"{case.reference.lower()}@{PAPER_MESSAGE_DOMAIN}"
 
 
-def _end_waiting(session: Session, *, case: Case) -> None:
+def answer_values(*, at: datetime, channel: AnswerChannel, settings: Settings) -> dict[str, Any]:
+    """The columns the first substantive answer sets, its day at the préfecture included."""
+    return {"answered_at": at, "answered_on": settings.local_date(at), "answer_channel": channel}
+
+
+def _end_waiting(session: Session, *, case: Case, settings: Settings) -> None:
     """Close the open waiting period, if any."""
     waiting = session.exec(
         select(WaitingPeriod)
         .where(col(WaitingPeriod.case_id) == case.id)
         .where(col(WaitingPeriod.ended_at).is_(None))
     ).all()
+    now = utc_now()
     for period in waiting:
-        period.ended_at = utc_now()
+        period.ended_at = now
+        period.ended_on = settings.local_date(now)
         session.add(period)
 
 

@@ -1,9 +1,11 @@
-"""French date and time formatting for the templates, as the administration writes them."""
+"""French dates, times and numbers, as the administration writes them."""
 
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 LOCALE = "fr_FR"
@@ -36,3 +38,11 @@ def _local(value: datetime, *, tz: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"date et heure sans fuseau horaire : {value.isoformat()}")
     return value.astimezone(ZoneInfo(tz))
+
+
+def decimal_fr(value: Decimal | int, *, places: int) -> str:
+    """'1,5', '87,50', '1 234': rounded half up, as a person rounds, with a decimal comma."""
+    exponent = Decimal(1).scaleb(-places)
+    rounded = Decimal(value).quantize(exponent, rounding=ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False)

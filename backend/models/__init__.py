@@ -22,6 +22,12 @@ from backend.models.cases import (  # noqa: E402
     CaseStatus,
     WaitingPeriod,
 )
+from backend.models.indicators import (  # noqa: E402
+    CalendarDay,
+    IndicatorUnit,
+    ManualIndicator,
+    ManualIndicatorValue,
+)
 from backend.models.letters import CannedReply, Letter, LetterDelivery  # noqa: E402
 from backend.models.mailboxes import ImapTls, Mailbox, MailboxKind, MailboxSyncState  # noqa: E402
 from backend.models.messages import Attachment, Message, MessageDirection  # noqa: E402
@@ -42,6 +48,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "CalendarDay",
     "CannedReply",
     "Case",
     "CaseChannel",
@@ -49,11 +56,14 @@ __all__ = [
     "CaseReferenceCounter",
     "CaseStatus",
     "ImapTls",
+    "IndicatorUnit",
     "Letter",
     "LetterDelivery",
     "Mailbox",
     "MailboxKind",
     "MailboxSyncState",
+    "ManualIndicator",
+    "ManualIndicatorValue",
     "Message",
     "MessageDirection",
     "OutboxEmail",

@@ -58,7 +58,9 @@ class Case(SQLModel, table=True):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_status_due_date", "status", "due_date"),
-        sa.Index("ix_cases_answered_at_channel_kind", "answered_at", "channel", "kind"),
+        # The indicators select a period's answers and receipts by local date.
+        sa.Index("ix_cases_answered_on", "answered_on"),
+        sa.Index("ix_cases_received_on", "received_on"),
         # Keyset pagination of the case lists: the most urgent first, or the most recent.
         sa.Index("ix_cases_due_date_id", "due_date", "id"),
         sa.Index("ix_cases_received_at_id", "received_at", "id"),
@@ -80,15 +82,22 @@ class Case(SQLModel, table=True):
     sender_postal_address: str | None = text_field()
     # Legal start of every delay: IMAP INTERNALDATE, else Date, else ingestion; stamp on paper.
     received_at: datetime = timestamp_field(nullable=False, index=True)
+    # The days, at the préfecture, of receipt, holding reply and answer: delays count days in
+    # the préfecture's time zone, which SQLite cannot convert to, so they are stored beside
+    # the instants (see backend/indicators).
+    received_on: date
     registered_at: datetime = timestamp_field(now=True)
     acknowledged_at: datetime | None = timestamp_field()
     acknowledgement_skip_reason: str | None = Field(default=None, max_length=200)
     holding_reply_at: datetime | None = timestamp_field()
+    holding_reply_on: date | None = None
     holding_reply_delay_days: int | None = None
     # First substantive answer; an automatic acknowledgement never is one.
     answered_at: datetime | None = timestamp_field()
+    answered_on: date | None = None
     answer_channel: AnswerChannel | None = enum_field(AnswerChannel)
     closed_at: datetime | None = timestamp_field()
+    closed_on: date | None = None
     due_date: date | None = Field(default=None)
     needs_attention: bool = False
     attention_reason: str | None = text_field()
@@ -106,7 +115,9 @@ class WaitingPeriod(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = foreign_key("cases.id", nullable=False)
     started_at: datetime = timestamp_field(nullable=False)
+    started_on: date
     ended_at: datetime | None = timestamp_field()
+    ended_on: date | None = None
     reason: str = Field(default="missing_documents", max_length=64)
 
 

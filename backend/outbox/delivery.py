@@ -26,6 +26,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, or_, select
 
+from backend.cases.service import answer_values
 from backend.config import Settings
 from backend.database import session_scope
 from backend.models import AnswerChannel, Case, OutboxEmail, OutboxPurpose, OutboxStatus
@@ -214,7 +215,7 @@ def _attempt(
         )
     except DeliveryError as error:
         return _record_failure(claimed, error=error, settings=settings, engine=engine)
-    _with_retries(lambda: _record_sent(claimed, engine=engine))
+    _with_retries(lambda: _record_sent(claimed, settings=settings, engine=engine))
     logger.info("outbox %s delivered: %s", claimed.outbox_id, accepted)
     return OutboxStatus.SENT
 
@@ -238,7 +239,7 @@ def _mark_transmission_started(claimed: _Claimed, *, engine: Engine) -> None:
             raise ClaimLostError(claimed.outbox_id)
 
 
-def _record_sent(claimed: _Claimed, *, engine: Engine) -> None:
+def _record_sent(claimed: _Claimed, *, settings: Settings, engine: Engine) -> None:
     """Sent; the case acknowledged, or answered, at the server's acceptance."""
     now = utc_now()
     with session_scope(engine) as session:
@@ -262,7 +263,7 @@ def _record_sent(claimed: _Claimed, *, engine: Engine) -> None:
                 update(Case)
                 .where(col(Case.id) == claimed.case_id)
                 .where(col(Case.answered_at).is_(None))
-                .values(answered_at=now, answer_channel=AnswerChannel.EMAIL)
+                .values(answer_values(at=now, channel=AnswerChannel.EMAIL, settings=settings))
             )
 
 

@@ -18,13 +18,15 @@ def add_case(
     subject: str = "Demande",
     received_at: datetime | None = None,
 ) -> Case:
+    received_at = received_at or datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(hours=number)
     case = Case(
         reference=f"LIST-2026-{number:06d}",
         subject=subject,
         kind=kind,
         status=status,
         channel=CaseChannel.EMAIL,
-        received_at=received_at or datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(hours=number),
+        received_at=received_at,
+        received_on=received_at.date(),
         due_date=due,
         sender_email=f"citoyen{number}@example.org",
     )

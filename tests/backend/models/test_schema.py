@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,15 @@ APPLICATION_TABLES = {
     "api_tokens",
     "attachments",
     "audit_events",
+    "calendar_days",
     "canned_replies",
     "case_reference_counters",
     "cases",
     "letters",
     "mailbox_sync_states",
     "mailboxes",
+    "manual_indicator_values",
+    "manual_indicators",
     "messages",
     "outbox_emails",
     "service_memberships",
@@ -99,7 +102,12 @@ def test_migrations_match_the_tables(engine: Engine) -> None:
 
 
 def _case(session: Session, reference: str) -> Case:
-    case = Case(reference=reference, subject="Demande", received_at=datetime.now(UTC))
+    case = Case(
+        reference=reference,
+        subject="Demande",
+        received_at=datetime.now(UTC),
+        received_on=datetime.now(UTC).date(),
+    )
     session.add(case)
     session.flush()
     return case
@@ -165,7 +173,12 @@ def test_case_references_are_unique(session: Session) -> None:
 def test_timestamps_come_back_timezone_aware_in_utc(session: Session) -> None:
     paris_summer = timezone(timedelta(hours=2))
     received = datetime(2026, 7, 14, 9, 30, tzinfo=paris_summer)
-    case = Case(reference="GERS-2026-000002", subject="Courrier", received_at=received)
+    case = Case(
+        reference="GERS-2026-000002",
+        subject="Courrier",
+        received_at=received,
+        received_on=received.date(),
+    )
     session.add(case)
     session.flush()
     session.expire_all()
@@ -179,7 +192,14 @@ def test_timestamps_come_back_timezone_aware_in_utc(session: Session) -> None:
 
 
 def test_naive_timestamps_are_refused(session: Session) -> None:
-    session.add(Case(reference="GERS-2026-000003", subject="x", received_at=datetime(2026, 1, 5)))
+    session.add(
+        Case(
+            reference="GERS-2026-000003",
+            subject="x",
+            received_at=datetime(2026, 1, 5),
+            received_on=date(2026, 1, 5),
+        )
+    )
 
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         session.flush()

@@ -31,6 +31,7 @@ def queue_acknowledgement(engine: Engine, settings: Settings, *, to: str = CITIZ
             reference=f"GERS-2026-{datetime.now(UTC).timestamp():.6f}",
             subject="Demande",
             received_at=datetime.now(UTC),
+            received_on=settings.today(),
         )
         session.add(case)
         session.flush()

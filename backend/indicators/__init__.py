@@ -1,0 +1,1 @@
+"""Delay indicators: the quality manager's monthly table, computed in the database."""

@@ -1,0 +1,58 @@
+"""Periods of whole months, as the quality table reports them."""
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from babel.dates import format_date
+
+from backend.indicators.queries import Month
+
+_MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+# A 12-month table is the usual request; five years is plenty and keeps a request bounded.
+MAX_MONTHS = 60
+
+
+class PeriodError(ValueError):
+    """A period that cannot be reported: the message says why, in French."""
+
+
+def parse_month(text: str) -> Month:
+    """'2026-03' as a Month; anything else is refused with a French message."""
+    match = _MONTH_PATTERN.match(text.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise PeriodError(f"Mois invalide « {text} » : attendu AAAA-MM, par exemple 2026-03.")
+    return month_of(date(int(match.group(1)), int(match.group(2)), 1))
+
+
+def month_of(day: date) -> Month:
+    """The month a day falls in."""
+    first_day = day.replace(day=1)
+    next_month = (first_day + timedelta(days=31)).replace(day=1)
+    return Month(
+        key=f"{first_day:%Y-%m}", first_day=first_day, last_day=next_month - timedelta(days=1)
+    )
+
+
+def months_between(first: Month, last: Month) -> list[Month]:
+    """Every month from first to last, both included."""
+    if last.first_day < first.first_day:
+        raise PeriodError(f"La période se termine ({last.key}) avant de commencer ({first.key}).")
+    months = list(_months_from(first, last))
+    if len(months) > MAX_MONTHS:
+        raise PeriodError(
+            f"La période compte {len(months)} mois ; {MAX_MONTHS} au plus par demande."
+        )
+    return months
+
+
+def month_label(month: Month) -> str:
+    """'Janvier 2026', as the table's column headers read."""
+    return format_date(month.first_day, format="MMMM y", locale="fr_FR").capitalize()
+
+
+def _months_from(first: Month, last: Month) -> Iterator[Month]:
+    month = first
+    while month.first_day <= last.first_day:
+        yield month
+        month = month_of(month.last_day + timedelta(days=1))
