@@ -8,6 +8,7 @@ from backend import __version__
 from backend.cli import processes
 from backend.cli.database import db_app
 from backend.config import get_settings
+from backend.indicators.cli import indicators
 from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
 from backend.outbox.cli import outbox_app
 from backend.users.cli import token_app, user_app
@@ -26,6 +27,9 @@ app.add_typer(token_app, name="token")
 app.command("poll", help="Relever les boîtes aux lettres.")(poll)
 app.command("idle", help="Surveiller les boîtes en IMAP IDLE (nouveau courrier en secondes).")(idle)
 app.command("import", help="Importer l'historique d'une boîte (mbox, Maildir, .eml).")(import_mail)
+app.command("indicators", help="Tableau mensuel des indicateurs qualité, ou détail groupé.")(
+    indicators
+)
 app.command("serve", help="Servir l'application web et l'API.")(processes.serve)
 app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode embarqué).")(
     processes.worker

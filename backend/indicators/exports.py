@@ -17,6 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from backend.indicators.queries import Dimension, Month
+from backend.indicators.schemas import IndicatorGroupPublic, IndicatorsPublic, QualityTablePublic
 from backend.indicators.service import HUNDRED, IndicatorGroup
 from backend.indicators.table import QualityTable, format_value
 from backend.letters.formatting import decimal_fr
@@ -33,7 +35,9 @@ class ExportFormat(StrEnum):
 
 
 MEDIA_TYPES = {
+    ExportFormat.TABLE: "text/plain; charset=utf-8",
     ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.JSON: "application/json",
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 _PLACES = {IndicatorUnit.PERCENT: 2, IndicatorUnit.DAYS: 1, IndicatorUnit.COUNT: 0}
@@ -77,6 +81,61 @@ GROUP_COLUMNS: tuple[GroupColumn, ...] = (
     GroupColumn("Plus ancien ouvert, reçu le", lambda g: g.oldest_open_received_on),
     GroupColumn("Âge du plus ancien ouvert (j)", lambda g: g.oldest_open_age, IndicatorUnit.COUNT),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """An export ready to be written or downloaded."""
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def table_report(table: QualityTable, *, export_format: ExportFormat) -> Report:
+    """The monthly table in the format asked for."""
+    writers: dict[ExportFormat, Callable[[QualityTable], bytes]] = {
+        ExportFormat.TABLE: lambda t: table_text(t).encode(),
+        ExportFormat.CSV: table_csv,
+        ExportFormat.JSON: lambda t: QualityTablePublic.from_table(t).model_dump_json().encode(),
+        ExportFormat.XLSX: table_xlsx,
+    }
+    period = f"{table.months[0].key}_{table.months[-1].key}"
+    return _report(writers[export_format](table), export_format, name=f"tableau-qualite_{period}")
+
+
+def groups_report(
+    groups: Sequence[IndicatorGroup],
+    *,
+    months: Sequence[Month],
+    dimensions: Sequence[Dimension],
+    export_format: ExportFormat,
+) -> Report:
+    """The grouped indicators in the format asked for."""
+    if export_format is ExportFormat.JSON:
+        content = IndicatorsPublic(
+            months=[month.key for month in months],
+            group_by=list(dimensions),
+            groups=[IndicatorGroupPublic.from_group(group) for group in groups],
+        ).model_dump_json()
+        return _report(content.encode(), export_format, name=_groups_name(months))
+    writers: dict[ExportFormat, Callable[[Sequence[IndicatorGroup]], bytes]] = {
+        ExportFormat.TABLE: lambda g: groups_text(g).encode(),
+        ExportFormat.CSV: groups_csv,
+        ExportFormat.XLSX: groups_xlsx,
+    }
+    return _report(writers[export_format](groups), export_format, name=_groups_name(months))
+
+
+def _groups_name(months: Sequence[Month]) -> str:
+    return f"indicateurs_{months[0].key}_{months[-1].key}"
+
+
+def _report(content: bytes, export_format: ExportFormat, *, name: str) -> Report:
+    extension = "txt" if export_format is ExportFormat.TABLE else export_format.value
+    return Report(
+        content=content, media_type=MEDIA_TYPES[export_format], filename=f"{name}.{extension}"
+    )
 
 
 def table_csv(table: QualityTable) -> bytes:

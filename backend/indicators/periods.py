@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from babel.dates import format_date
 
-from backend.indicators.queries import Month
+from backend.indicators.queries import Dimension, Month
 
 _MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 # A 12-month table is the usual request; five years is plenty and keeps a request bounded.
@@ -14,7 +14,7 @@ MAX_MONTHS = 60
 
 
 class PeriodError(ValueError):
-    """A period that cannot be reported: the message says why, in French."""
+    """A period or grouping that cannot be reported: the message says why, in French."""
 
 
 def parse_month(text: str) -> Month:
@@ -56,3 +56,29 @@ def _months_from(first: Month, last: Month) -> Iterator[Month]:
     while month.first_day <= last.first_day:
         yield month
         month = month_of(month.last_day + timedelta(days=1))
+
+
+def requested_months(*, first: str | None, last: str | None, today: date) -> list[Month]:
+    """The months asked for; by default the twelve months up to the current one."""
+    last_month = parse_month(last) if last else month_of(today)
+    if first:
+        return months_between(parse_month(first), last_month)
+    first_day = last_month.first_day.replace(year=last_month.first_day.year - 1)
+    return months_between(month_of(first_day + timedelta(days=31)), last_month)
+
+
+def parse_dimensions(text: str | None) -> tuple[Dimension, ...]:
+    """'channel,kind' as dimensions; an unknown one is refused with the valid ones."""
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    valid = ", ".join(dimension.value for dimension in Dimension)
+    dimensions: list[Dimension] = []
+    for name in names:
+        try:
+            dimension = Dimension(name)
+        except ValueError:
+            raise PeriodError(
+                f"Regroupement inconnu « {name} » : valeurs possibles {valid}."
+            ) from None
+        if dimension not in dimensions:
+            dimensions.append(dimension)
+    return tuple(dimensions)
