@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +14,8 @@ from sqlalchemy import func, literal, or_, tuple_
 from sqlmodel import Session, col, select
 
 from backend.cases.workflow import AWAITING_ANSWER
+from backend.database import in_list_chunks
+from backend.indicators.delays import WaitingDays
 from backend.models import (
     Attachment,
     AuditEvent,
@@ -86,6 +89,20 @@ def case_waiting_periods(session: Session, *, case_id: int) -> Sequence[WaitingP
         .where(col(WaitingPeriod.case_id) == case_id)
         .order_by(col(WaitingPeriod.started_at))
     ).all()
+
+
+def waiting_days(session: Session, *, case_ids: Sequence[int]) -> dict[int, list[WaitingDays]]:
+    """The waits of these cases, by case, for their delays."""
+    waits: dict[int, list[WaitingDays]] = defaultdict(list)
+    for chunk in in_list_chunks(case_ids):
+        periods = session.exec(
+            select(WaitingPeriod)
+            .where(col(WaitingPeriod.case_id).in_(chunk))
+            .order_by(col(WaitingPeriod.started_at))
+        )
+        for period in periods:
+            waits[period.case_id].append(WaitingDays(period.started_on, period.ended_on))
+    return waits
 
 
 def canned_replies(session: Session, *, service_id: int | None) -> Sequence[CannedReply]:

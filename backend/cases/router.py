@@ -20,8 +20,9 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse, JSONResponse
+from sqlmodel import Session
 
-from backend.calendar.working_days import WorkingCalendar, days_left
+from backend.calendar.working_days import days_left
 from backend.cases import service
 from backend.cases.replies import reply_by_email
 from backend.cases.repository import (
@@ -37,6 +38,7 @@ from backend.cases.repository import (
     case_waiting_periods,
     count_by_status,
     list_cases,
+    waiting_days,
 )
 from backend.cases.schemas import (
     AnsweredElsewhereRequest,
@@ -67,6 +69,7 @@ from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError, a
 from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
+from backend.indicators.delays import CaseDays, DelayRules, WaitingDays, case_delay
 from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
@@ -169,7 +172,7 @@ def read_cases(
     except InvalidCursorError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
     return CaseListPublic(
-        items=_public_cases(page.cases, settings=settings),
+        items=_public_cases(session, page.cases, settings=settings),
         next_cursor=page.next_cursor,
         counts=count_by_status(session, filters=filters) if cursor is None else None,
     )
@@ -187,7 +190,7 @@ def read_case(
     case = service.load_case(session, case_id=case_id)
     assert case.id is not None
     response.headers["ETag"] = _etag(case)
-    public = _public(case, settings=settings)
+    public = _public(session, case, settings=settings)
     return CaseDetail(
         **public.model_dump(),
         messages=[
@@ -256,7 +259,7 @@ def register_paper(
         kind=paper_in.kind or DEFAULT_PAPER_KIND[paper_in.channel],
     )
     case = service.register_paper(session, paper=paper, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.put("/{case_id}/scan", response_model=CasePublic)
@@ -270,7 +273,7 @@ def attach_scan(
 ) -> CasePublic:
     """Attach the scanned letter or slip (a PDF, as the request body)."""
     service.attach_scan(session, case=case, pdf=pdf, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/classify", response_model=CasePublic)
@@ -284,7 +287,7 @@ def classify(
 ) -> CasePublic:
     """Confirm or choose the kind (complaint, suggestion, information request, residence…)."""
     service.classify(session, case=case, kind=request.kind, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/assign", response_model=CasePublic)
@@ -304,7 +307,7 @@ def assign(
         assignee_id=request.assignee_id,
         actor=user,
     )
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/status", response_model=CasePublic)
@@ -318,7 +321,7 @@ def set_status(
 ) -> CasePublic:
     """Change the status directly, where the lifecycle allows it."""
     service.set_status(session, case=case, status=request.status, actor=user)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/holding-reply", response_model=CasePublic)
@@ -338,7 +341,7 @@ def record_holding_reply(
         actor=user,
         settings=settings,
     )
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/answered-elsewhere", response_model=CasePublic)
@@ -359,7 +362,7 @@ def mark_answered_elsewhere(
         actor=user,
         settings=settings,
     )
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/documents-requested", response_model=CasePublic)
@@ -375,7 +378,7 @@ def request_documents(
     service.request_documents(
         session, case=case, documents=request.documents, actor=user, settings=settings
     )
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/documents-received", response_model=CasePublic)
@@ -388,7 +391,7 @@ def documents_received(
 ) -> CasePublic:
     """The requested documents arrived."""
     service.documents_received(session, case=case, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/close", response_model=CasePublic)
@@ -401,7 +404,7 @@ def close(
 ) -> CasePublic:
     """Close the case."""
     service.close(session, case=case, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/reopen", response_model=CasePublic)
@@ -414,7 +417,7 @@ def reopen(
 ) -> CasePublic:
     """Reopen a closed or answered case."""
     service.reopen(session, case=case, actor=user)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/notes", response_model=CasePublic)
@@ -428,7 +431,7 @@ def add_note(
 ) -> CasePublic:
     """Add an internal note to the timeline."""
     service.add_note(session, case=case, text=request.text, actor=user)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/merge", response_model=CasePublic)
@@ -445,7 +448,7 @@ def merge(
         session, case_id=request.source_case_id, expected_version=request.source_version
     )
     service.merge(session, target=case, source=source, actor=user, settings=settings)
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @router.post("/{case_id}/reply", response_model=CasePublic)
@@ -467,7 +470,7 @@ def reply(
         actor=user,
         settings=settings,
     )
-    return _changed(case, settings=settings, response=response)
+    return _changed(session, case, settings=settings, response=response)
 
 
 @canned_router.get("", response_model=list[CannedReplyPublic])
@@ -528,10 +531,10 @@ def case_error_handler(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=CASE_ERRORS[type(error)], content=content)
 
 
-def _changed(case: Case, *, settings: Settings, response: Response) -> CasePublic:
+def _changed(session: Session, case: Case, *, settings: Settings, response: Response) -> CasePublic:
     """The case after a change, with its new ETag."""
     response.headers["ETag"] = _etag(case)
-    return _public(case, settings=settings)
+    return _public(session, case, settings=settings)
 
 
 def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
@@ -543,30 +546,34 @@ def _etag(case: Case) -> str:
     return f'"{case.version}"'
 
 
-def _public(case: Case, *, settings: Settings) -> CasePublic:
+def _public(session: Session, case: Case, *, settings: Settings) -> CasePublic:
     """The case with its computed delay fields."""
-    return _public_cases([case], settings=settings)[0]
+    return _public_cases(session, [case], settings=settings)[0]
 
 
-def _public_cases(cases: Sequence[Case], *, settings: Settings) -> list[CasePublic]:
+def _public_cases(
+    session: Session, cases: Sequence[Case], *, settings: Settings
+) -> list[CasePublic]:
     """Cases with their computed delay fields, on one calendar and one today."""
-    calendar = WorkingCalendar.from_settings(settings)
+    rules = DelayRules.from_settings(settings)
     today = settings.today()
-    return [_with_delays(case, calendar=calendar, today=today, settings=settings) for case in cases]
+    waits = waiting_days(session, case_ids=[case.id for case in cases if case.id is not None])
+    return [
+        _with_delays(case, waiting=waits.get(case.id or 0, ()), rules=rules, today=today)
+        for case in cases
+    ]
 
 
 def _with_delays(
-    case: Case, *, calendar: WorkingCalendar, today: date, settings: Settings
+    case: Case, *, waiting: Sequence[WaitingDays], rules: DelayRules, today: date
 ) -> CasePublic:
-    """One case, its working days elapsed and left."""
-    answered_on = settings.local_date(case.answered_at) if case.answered_at else today
+    """One case, its working days elapsed (the indicators' delay, so far) and left."""
+    days = CaseDays(case.received_on, case.answered_on, case.holding_reply_on, waiting)
     due = case.due_date if case.status in AWAITING_ANSWER else None
     values: dict[str, Any] = {
         **case.model_dump(),
-        "working_days_elapsed": calendar.delay(
-            received=settings.local_date(case.received_at), answered=answered_on
-        ),
-        "days_left": days_left(today=today, due=due, calendar=calendar) if due else None,
+        "working_days_elapsed": case_delay(days, rules=rules, today=today),
+        "days_left": days_left(today=today, due=due, calendar=rules.calendar) if due else None,
         "allowed_operations": [operation.value for operation in allowed_operations(case.status)],
     }
     return CasePublic.model_validate(values)

@@ -228,6 +228,13 @@ def test_merging_keeps_every_message_and_event_and_the_earliest_receipt(
     assert (absorbed["status"], absorbed["merged_into_id"]) == ("closed", second["id"])
     listed = agent_client.get("/api/v1/cases", params={"q": "Jean Martin"}).json()
     assert [item["id"] for item in listed["items"]] == [second["id"]]
+    # The citizen wrote twice: the indicators count one case, received on the first letter.
+    period = {
+        "from": f"{today(settings) - timedelta(days=6):%Y-%m}",
+        "to": f"{today(settings):%Y-%m}",
+    }
+    groups = agent_client.get("/api/v1/indicators", params=period).json()["groups"]
+    assert sum(group["received"] for group in groups) == 1
 
 
 def test_an_attachment_downloads_as_a_file_never_shown_inline(

@@ -27,6 +27,19 @@ def test_the_table_comes_as_json_with_values_and_published_cells(
     assert (emails["values"], emails["cells"]) == ([2.4, 1.0, None], ["2,4 j", "1,0 j", "–"])
 
 
+def test_a_case_shows_the_delay_the_indicators_count(
+    agent_client: TestClient, session: Session
+) -> None:
+    cases = add_cases(session)
+
+    waited = agent_client.get(f"/api/v1/cases/{cases['G'].id}").json()
+    over_easter = agent_client.get(f"/api/v1/cases/{cases['D'].id}").json()
+
+    # G: 4 working days from receipt to answer, 2 of them waiting for the citizen's documents.
+    assert waited["working_days_elapsed"] == 2
+    assert over_easter["working_days_elapsed"] == 7
+
+
 def test_the_table_downloads_as_a_spreadsheet(agent_client: TestClient, session: Session) -> None:
     add_cases(session)
 
