@@ -17,7 +17,15 @@ from backend.database import in_list_chunks
 from backend.letters.rendering import render_email
 from backend.mail.compose import OutgoingEmail
 from backend.mail.message import ParsedAddress
-from backend.models import Case, Mailbox, OutboxEmail, OutboxPurpose, Service, User
+from backend.models import (
+    Case,
+    Mailbox,
+    OutboxEmail,
+    OutboxPurpose,
+    Service,
+    ServiceMembership,
+    User,
+)
 from backend.outbox.service import EmailToQueue, queue_emails
 from backend.storage.filestore import FileStore
 
@@ -52,7 +60,7 @@ class ServiceAlert:
     next_working_day: date
     service_id: int
     service_name: str
-    recipient: str
+    recipients: tuple[ParsedAddress, ...]
     late: tuple[AlertedCase, ...]
     due_next: tuple[AlertedCase, ...]
 
@@ -95,18 +103,46 @@ def overdue_alerts(session: Session, *, settings: Settings, today: date) -> list
             assignee=f"{first_name} {last_name}" if first_name else None,
         )
         (late if case.due_date < today else due_next).append(line)
+    polled = _mailbox_addresses(session)
     return [
         ServiceAlert(
             day=today,
             next_working_day=next_day,
             service_id=service_id,
             service_name=service.name,
-            recipient=service.email or "",
+            recipients=_recipients(session, service=service, polled=polled),
             late=tuple(late),
             due_next=tuple(due_next),
         )
         for service_id, (service, late, due_next) in alerts.items()
     ]
+
+
+def _mailbox_addresses(session: Session) -> set[str]:
+    """The addresses of the mailboxes Qualipref polls."""
+    return {address.lower() for address in session.exec(select(Mailbox.address))}
+
+
+def _recipients(
+    session: Session, *, service: Service, polled: set[str]
+) -> tuple[ParsedAddress, ...]:
+    """The service's address; its agents' when that address is a polled mailbox.
+
+    An alert sent to a mailbox Qualipref polls would come back as a new case every morning.
+    """
+    assert service.email is not None
+    if service.email.lower() not in polled:
+        return (ParsedAddress(name=service.name, address=service.email),)
+    members = session.exec(
+        select(User)
+        .join(ServiceMembership, col(ServiceMembership.user_id) == col(User.id))
+        .where(col(ServiceMembership.service_id) == service.id, col(User.is_active).is_(True))
+        .order_by(col(User.email))
+    ).all()
+    return tuple(
+        ParsedAddress(name=f"{user.first_name} {user.last_name}", address=user.email)
+        for user in members
+    )
 
 
 def queue_overdue_alerts(session: Session, *, settings: Settings, today: date) -> list[int]:
@@ -122,7 +158,7 @@ def queue_overdue_alerts(session: Session, *, settings: Settings, today: date) -
     outbox_ids: list[int] = []
     for alert in alerts:
         message_id = message_ids[alert.service_id]
-        if message_id in already_queued:
+        if message_id in already_queued or not alert.recipients:
             continue
         email = _email(alert, message_id=message_id, sender=sender, settings=settings)
         # Once per service and day: a later run finds its Message-ID above; a concurrent run's
@@ -174,7 +210,7 @@ def _email(
     rendered = render_email(settings=settings, template=TEMPLATE, context=context)
     email = OutgoingEmail(
         sender=sender,
-        to=(ParsedAddress(name=alert.service_name, address=alert.recipient),),
+        to=alert.recipients,
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,

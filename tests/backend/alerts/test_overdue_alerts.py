@@ -23,7 +23,16 @@ from backend.config import Settings
 from backend.database import session_scope
 from backend.mailboxes.schemas import MailboxCreate
 from backend.mailboxes.service import create_mailbox
-from backend.models import Case, CaseStatus, Mailbox, OutboxEmail, OutboxPurpose, Service, User
+from backend.models import (
+    Case,
+    CaseStatus,
+    Mailbox,
+    OutboxEmail,
+    OutboxPurpose,
+    Service,
+    ServiceMembership,
+    User,
+)
 from tests.backend.acknowledgements.test_acknowledgements import deliver_all
 from tests.fixtures.users import make_agent
 from workers.app import create_celery_app
@@ -223,6 +232,31 @@ def test_each_service_gets_one_email_listing_its_late_and_due_tomorrow_cases(
         assert shown in alert.html
     assert alert.message["From"].addresses[0].addr_spec == settings.prefecture.email
     assert alert.message["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_service_whose_address_is_a_polled_mailbox_is_alerted_through_its_agents(
+    committed_engine: Engine, settings: Settings
+) -> None:
+    with session_scope(committed_engine) as session:
+        sejour = add_service(
+            session, name="Bureau du séjour", email_address="PREF-SEJOUR-ETRANGERS@gers.gouv.fr"
+        )
+        add_mailbox(session, service=sejour)
+        agents = [make_agent(session, first_name=name).user for name in ("Alice", "Bruno")]
+        assert sejour.id is not None
+        session.add_all(
+            ServiceMembership(user_id=agent.id or 0, service_id=sejour.id) for agent in agents
+        )
+        late = add_case(session, service=sejour, due=date(2026, 11, 17))
+
+    sent = send_alerts(committed_engine, settings, today=THURSDAY)
+
+    # Sent to the mailbox itself, the alert would come back as a new case every morning.
+    (alert,) = sent.values()
+    assert sorted(address.addr_spec for address in alert.message["To"].addresses) == sorted(
+        agent.email for agent in agents
+    )
+    assert alert.late == [late.reference]
 
 
 def test_merged_cases_are_listed_once_under_the_case_they_joined(
