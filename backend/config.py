@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # The préfecture's customised letter templates: a file there wins over the shipped one of
     # the same path in letter_templates/ (file by file); None uses the shipped ones only.
     letter_templates_override_dir: Path | None = None
+    # `qualipref run` fills a database without cases with a year of demo correspondence, so that
+    # a laptop shows a living system; never in production (see docs/demo.md).
+    demo_data: bool = True
 
     @field_validator("data_dir")
     @classmethod

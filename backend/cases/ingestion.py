@@ -5,7 +5,6 @@ queries and bulk inserts, not several round trips per message: that is what lets
 keep up with a mailbox receiving thousands of messages.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from backend.acknowledgements.service import (
 )
 from backend.cases.classification import default_kind, suggest_complaint
 from backend.cases.due_dates import due_date
-from backend.cases.references import allocate_case_references, case_ids_by_reference
+from backend.cases.references import case_ids_by_reference, references_by_year
 from backend.cases.threading import KnownThreads, load_known_threads
 from backend.cases.workflow import status_after_reopening
 from backend.config import Settings
@@ -273,19 +272,11 @@ class _Batch:
 
     def _allocate_references(self, openers: list[IncomingMessage]) -> list[str]:
         """Consecutive references, numbered in order of arrival within each year."""
-        years = [opener.received_at.astimezone(self.settings.tzinfo).year for opener in openers]
-        allocated = {
-            year: iter(
-                allocate_case_references(
-                    self.session,
-                    prefix=self.settings.prefecture.case_reference_prefix,
-                    year=year,
-                    count=count,
-                )
-            )
-            for year, count in sorted(Counter(years).items())
-        }
-        return [str(next(allocated[year])) for year in years]
+        return references_by_year(
+            self.session,
+            prefix=self.settings.prefecture.case_reference_prefix,
+            years=[self.settings.local_date(opener.received_at).year for opener in openers],
+        )
 
     def _case_values(
         self, message: IncomingMessage, *, reference: str, skip_reason: str | None

@@ -1,5 +1,6 @@
 """Case references <PREFIX>-<YEAR>-<NNNNNN>, allocated without gaps or duplicates."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,15 @@ def allocate_case_references(
         CaseReference(prefix=prefix, year=year, number=number)
         for number in range(last - count + 1, last + 1)
     ]
+
+
+def references_by_year(session: Session, *, prefix: str, years: Sequence[int]) -> list[str]:
+    """A reference for each year given, consecutive within each year in the order given."""
+    allocated = {
+        year: iter(allocate_case_references(session, prefix=prefix, year=year, count=count))
+        for year, count in sorted(Counter(years).items())
+    }
+    return [str(next(allocated[year])) for year in years]
 
 
 def case_ids_by_reference(session: Session, *, references: Sequence[str]) -> dict[str, int]:

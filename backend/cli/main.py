@@ -8,6 +8,7 @@ from backend import __version__
 from backend.cli import processes
 from backend.cli.database import db_app
 from backend.config import get_settings
+from backend.demo.cli import demo
 from backend.indicators.cli import indicators
 from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
 from backend.outbox.cli import outbox_app
@@ -37,6 +38,7 @@ app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode
 app.command("beat", help="Lancer l'ordonnanceur Celery seul (un seul par installation).")(
     processes.beat
 )
+app.command("demo", help="Remplir une base vide avec une année de courrier de démonstration.")(demo)
 app.command("run", help="Migrer la base puis lancer API, worker, ordonnanceur et IDLE (Ctrl-C).")(
     processes.run
 )

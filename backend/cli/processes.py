@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from backend.config import get_settings
+from backend.demo.cli import load_on_first_run
 from backend.migrations import upgrade_database
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def run() -> None:
     """Migrate, then run the API, a worker with beat and the IDLE watcher until Ctrl-C."""
     settings = get_settings()
     upgrade_database(database_url=settings.database_url)
+    load_on_first_run(settings=settings)
     children = {
         "api": _start_child("serve"),
         "worker": _start_child("worker", "--beat"),
