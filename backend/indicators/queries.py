@@ -26,6 +26,11 @@ _CASES: sa.Table = Case.__table__  # type: ignore[attr-defined]
 _WAITING: sa.Table = WaitingPeriod.__table__  # type: ignore[attr-defined]
 
 
+# Nearly every case is unmerged: written so that no database uses the index on merged_into_id
+# for it (SQLite without statistics would, and then visit every case through that index).
+_NOT_MERGED = sa.func.coalesce(col(Case.merged_into_id), 0) == 0
+
+
 class Dimension(StrEnum):
     """What the indicators may be grouped by, besides the month."""
 
@@ -106,7 +111,7 @@ def received_counts(session: Session, *, scope: Scope) -> dict[tuple[Any, ...], 
         .select_from(Case)
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
         .where(
-            col(Case.merged_into_id).is_(None),
+            _NOT_MERGED,
             col(Case.received_on) >= scope.first_day,
             col(Case.received_on) <= scope.last_day,
         )
@@ -183,28 +188,44 @@ def backlog(session: Session, *, scope: Scope) -> list[BacklogRow]:
             for month in scope.months
         )
     ).subquery("months")
-    still_open = sa.or_(resolved_on.is_(None), resolved_on > months.c.last_day)
-    past_due = sa.case((col(Case.due_date) <= months.c.last_day, 1), else_=0)
-    statement = (
+    # Only a case still open when its month of receipt ended is open at any month's end: those
+    # few are set apart first (materialized, so that no database joins every case to the
+    # months), then counted at each month's end.
+    dimensions = _dimension_columns(scope)
+    open_cases = (
         sa.select(
-            months.c.month,
-            *_dimension_columns(scope),
-            sa.func.count(),
-            sa.func.sum(past_due),
-            sa.func.min(Case.received_on),
+            col(Case.received_on).label("received_on"),
+            resolved_on.label("resolved_on"),
+            col(Case.due_date).label("due_date"),
+            *dimensions,
         )
         .select_from(Case)
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
-        .join(months, sa.and_(col(Case.received_on) <= months.c.last_day, still_open))
         .where(
-            col(Case.merged_into_id).is_(None),
+            _NOT_MERGED,
             col(Case.received_on) <= scope.last_day,
-            # Only a case still open when its month of receipt ended is open at any month's
-            # end: this keeps the join to the months small.
             sa.or_(resolved_on.is_(None), resolved_on > received.c.month_last_day),
             sa.or_(resolved_on.is_(None), resolved_on > scope.months[0].last_day),
         )
-        .group_by(months.c.month, *_dimension_columns(scope))
+        .cte("open_cases")
+        .prefix_with("MATERIALIZED")
+    )
+    still_open = sa.or_(
+        open_cases.c.resolved_on.is_(None), open_cases.c.resolved_on > months.c.last_day
+    )
+    past_due = sa.case((open_cases.c.due_date <= months.c.last_day, 1), else_=0)
+    group = [open_cases.c[column.name] for column in dimensions]
+    statement = (
+        sa.select(
+            months.c.month,
+            *group,
+            sa.func.count(),
+            sa.func.sum(past_due),
+            sa.func.min(open_cases.c.received_on),
+        )
+        .select_from(open_cases)
+        .join(months, sa.and_(open_cases.c.received_on <= months.c.last_day, still_open))
+        .group_by(months.c.month, *group)
     )
     return [
         BacklogRow(
@@ -251,7 +272,7 @@ def _answered_delays(scope: Scope) -> sa.Select[Any]:
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
         .join(answered, _on_day(answered, answered_on, scope=scope))
         .where(
-            col(Case.merged_into_id).is_(None),
+            _NOT_MERGED,
             answered_on >= scope.first_day,
             answered_on <= scope.last_day,
         )
