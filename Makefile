@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
-# Debian packages the tests need (a real IMAP server); later features add theirs here.
-SYSTEM_PACKAGES := dovecot-imapd
+# Debian packages the tests need: a real IMAP server, Pango and fonts for WeasyPrint's PDFs,
+# poppler-utils to read them back (pdftotext, pdftoppm); later features add theirs here.
+SYSTEM_PACKAGES := dovecot-imapd libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	fonts-dejavu-core poppler-utils
 
 .PHONY: run test lint pytest install install-dev system-deps constraints clean
 

@@ -7,6 +7,7 @@ from backend import __version__
 from backend.cases.router import canned_router
 from backend.cases.router import router as cases_router
 from backend.indicators.router import router as indicators_router
+from backend.letters.router import letters_router, templates_router
 from backend.mailboxes.router import router as mailboxes_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -14,6 +15,8 @@ api_router.include_router(mailboxes_router)
 api_router.include_router(cases_router)
 api_router.include_router(canned_router)
 api_router.include_router(indicators_router)
+api_router.include_router(templates_router)
+api_router.include_router(letters_router)
 
 
 class VersionPublic(BaseModel):

@@ -30,6 +30,20 @@ DEFAULT_COMPLAINT_KEYWORDS = (
 )
 
 
+# The usual pieces of a residence permit renewal file, offered to the agent who writes a letter
+# asking for missing documents (letter_templates/demande-pieces).
+DEFAULT_MISSING_DOCUMENTS = (
+    "Passeport en cours de validité",
+    "Trois photographies d'identité récentes et conformes aux normes",
+    "Justificatif de domicile de moins de trois mois",
+    "Dernier avis d'imposition",
+    "Titre de séjour en cours de validité ou expiré",
+    "Timbre fiscal",
+    "Justificatifs de ressources des trois derniers mois",
+    "Acte de naissance avec filiation",
+)
+
+
 class Environment(StrEnum):
     """Deployment mode: development allows the insecure defaults, production refuses them."""
 
@@ -152,6 +166,11 @@ class Settings(BaseSettings):
     own_mail_domains: list[str] = Field(default_factory=list)
     # Words that make an incoming message a proposed complaint (matched without accents).
     complaint_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_COMPLAINT_KEYWORDS))
+    # The list an agent picks from for a letter variable with `catalogue = "missing_documents"`
+    # in its manifest (documents missing from, or to bring for, a residence permit file).
+    missing_documents_catalogue: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING_DOCUMENTS)
+    )
     # The préfecture's customised letter templates: a file there wins over the shipped one of
     # the same path in letter_templates/ (file by file); None uses the shipped ones only.
     letter_templates_override_dir: Path | None = None

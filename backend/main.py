@@ -8,6 +8,7 @@ from backend.api import api_router
 from backend.cases.router import CASE_ERRORS, case_error_handler
 from backend.config import get_settings
 from backend.health.router import router as health_router
+from backend.letters.router import LETTER_ERRORS, letter_error_handler
 from backend.validation import french_validation_handler
 
 
@@ -28,5 +29,7 @@ def create_app() -> FastAPI:
     app.include_router(api_router)
     for error_class in CASE_ERRORS:
         app.add_exception_handler(error_class, case_error_handler)
+    for error_class in LETTER_ERRORS:
+        app.add_exception_handler(error_class, letter_error_handler)
     app.add_exception_handler(RequestValidationError, french_validation_handler)
     return app

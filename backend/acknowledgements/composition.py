@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from backend.cases.threading import answer_threading, incoming_message
 from backend.config import Settings
+from backend.letters.context import prefecture_context, service_context
 from backend.letters.rendering import TemplateRenderError, render_email
 from backend.mail.compose import OutgoingEmail, compose_email
 from backend.mail.message import ParsedAddress
@@ -73,21 +74,12 @@ def _template_context(
 ) -> dict[str, Any]:
     """What the acknowledgement templates are given (see letter_templates/README.md)."""
     service = session.get(Service, case.service_id) if case.service_id else None
-    identity = settings.prefecture
     return {
         "reference": case.reference,
         "citizen_subject": case.subject or NO_SUBJECT,
         "received_at": case.received_at,
         "delay_days": settings.delay_targets.email,
         "mailbox": {"kind": mailbox.kind.value, "address": mailbox.address},
-        "service": {
-            "name": service.name if service else identity.name,
-            "postal_address": (service and service.postal_address) or identity.postal_address,
-            "email": (service and service.email) or mailbox.address,
-            "phone": (service and service.phone) or identity.phone,
-        },
-        "prefecture": identity.model_dump(
-            include={"name", "prefet_title", "postal_address", "phone", "email", "website"}
-            | {"opening_hours"}
-        ),
+        "service": service_context(service, settings=settings, email=mailbox.address),
+        "prefecture": prefecture_context(settings),
     }

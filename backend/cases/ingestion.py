@@ -39,6 +39,7 @@ from backend.models import (
     Mailbox,
     Message,
     MessageDirection,
+    WaitingPeriod,
 )
 from backend.models.types import utc_now
 from backend.storage.filestore import StoredFile
@@ -177,17 +178,44 @@ class _Batch:
         if message.parsed is None:
             return None
         case_id = self.known.case_id_for(message_ids=thread_ids, subject=message.parsed.subject)
-        return None if case_id is None else self._existing_slot(case_id)
+        return None if case_id is None else self._existing_slot(case_id, message=message)
 
-    def _existing_slot(self, case_id: int) -> _Slot | None:
+    def _existing_slot(self, case_id: int, *, message: IncomingMessage) -> _Slot | None:
         case = self.known.surviving_case(self.session, case_id=case_id)
         if case is None or case.id is None:
             return None
         if case.id not in self.slots_by_case_id:
             if case.status in {CaseStatus.CLOSED, CaseStatus.ANSWERED}:
                 _reopen(self.session, case=case)
+            elif case.status is CaseStatus.WAITING_CITIZEN:
+                self._end_waiting(case, at=message.received_at)
             self.slots_by_case_id[case.id] = _Slot(case_id=case.id)
         return self.slots_by_case_id[case.id]
+
+    def _end_waiting(self, case: Case, *, at: datetime) -> None:
+        """The citizen answered the request for documents: the wait ends when their mail came."""
+        periods = self.session.exec(
+            select(WaitingPeriod)
+            .where(col(WaitingPeriod.case_id) == case.id)
+            .where(col(WaitingPeriod.ended_at).is_(None))
+        ).all()
+        for period in periods:
+            period.ended_at, period.ended_on = at, self.settings.local_date(at)
+            self.session.add(period)
+        previous = case.status
+        case.status = CaseStatus.IN_PROGRESS
+        case.version += 1
+        case.updated_at = utc_now()
+        self.session.add(case)
+        self.session.add(
+            AuditEvent(
+                actor_label=POLLER,
+                action="case.documents_received",
+                case_id=case.id,
+                changes={"status": [previous.value, case.status.value]},
+                details={"reason": "réponse du demandeur à la demande de pièces"},
+            )
+        )
 
     def write(self) -> None:
         """Insert the new cases, the messages, their attachments and audit events in bulk."""

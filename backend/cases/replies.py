@@ -11,7 +11,7 @@ from backend.cases.threading import answer_threading, incoming_message
 from backend.cases.workflow import Operation, check_operation
 from backend.config import Settings
 from backend.letters.rendering import TemplateRenderError, render_text
-from backend.mail.compose import OutgoingEmail, new_message_id
+from backend.mail.compose import OutgoingAttachment, OutgoingEmail, new_message_id
 from backend.mail.headers import Defects, parse_addresses
 from backend.mail.message import ParsedAddress
 from backend.models import (
@@ -40,10 +40,6 @@ def reply_by_email(
 ) -> int:
     """Queue the reply in the citizen's thread; the case is answered. The outbox id."""
     check_operation(Operation.REPLY, status=case.status)
-    assert case.id is not None
-    latest = incoming_message(session, case_id=case.id, latest=True)
-    threading = answer_threading(latest)
-    recipient = _recipient(case, latest=latest)
     service = session.get(Service, case.service_id) if case.service_id else None
     body = _body(
         session,
@@ -53,24 +49,14 @@ def reply_by_email(
         context=_context(case, actor=actor, service=service, variables=variables),
         settings=settings,
     )
-    sender = _sender_address(session, case=case, settings=settings)
-    email = OutgoingEmail(
-        sender=ParsedAddress(
-            name=service.name if service else settings.prefecture.name, address=sender
-        ),
-        to=(recipient,),
+    outbox_id, recipient = queue_case_email(
+        session,
+        case=case,
         subject=_subject(case),
         text=f"{body.rstrip()}\n\n{_signature(actor, service=service, settings=settings)}\n",
         html=None,
-        message_id=new_message_id(sender_address=sender),
-        date=datetime.now(settings.tzinfo),
-        in_reply_to=threading.in_reply_to,
-        references=threading.references,
-    )
-    (outbox_id,) = queue_emails(
-        session,
-        emails=[EmailToQueue(email, OutboxPurpose.REPLY, case.id)],
-        file_store=FileStore(settings.file_store_dir),
+        purpose=OutboxPurpose.REPLY,
+        settings=settings,
     )
     answer_case(
         session,
@@ -82,6 +68,49 @@ def reply_by_email(
         details={"outbox_id": outbox_id, "to": recipient.address},
     )
     return outbox_id
+
+
+def queue_case_email(
+    session: Session,
+    *,
+    case: Case,
+    subject: str,
+    text: str,
+    html: str | None,
+    purpose: OutboxPurpose,
+    settings: Settings,
+    attachments: tuple[OutgoingAttachment, ...] = (),
+) -> tuple[int, ParsedAddress]:
+    """Queue an e-mail to the citizen, in their thread, from the case's mailbox.
+
+    The outbox id and the address it goes to.
+    """
+    assert case.id is not None
+    latest = incoming_message(session, case_id=case.id, latest=True)
+    threading = answer_threading(latest)
+    recipient = _recipient(case, latest=latest)
+    service = session.get(Service, case.service_id) if case.service_id else None
+    sender = _sender_address(session, case=case, settings=settings)
+    email = OutgoingEmail(
+        sender=ParsedAddress(
+            name=service.name if service else settings.prefecture.name, address=sender
+        ),
+        to=(recipient,),
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=new_message_id(sender_address=sender),
+        date=datetime.now(settings.tzinfo),
+        in_reply_to=threading.in_reply_to,
+        references=threading.references,
+        attachments=attachments,
+    )
+    (outbox_id,) = queue_emails(
+        session,
+        emails=[EmailToQueue(email, purpose, case.id)],
+        file_store=FileStore(settings.file_store_dir),
+    )
+    return outbox_id, recipient
 
 
 def _recipient(case: Case, *, latest: Message | None) -> ParsedAddress:

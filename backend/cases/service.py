@@ -158,7 +158,7 @@ def mark_answered_elsewhere(
     """The citizen was answered by phone, post or in person on that date."""
     check_operation(Operation.ANSWERED_ELSEWHERE, status=case.status)
     received_on = settings.local_date(case.received_at)
-    answered_at = _moment_of(answered_on, settings=settings, what="La date de réponse")
+    answered_at = moment_of(answered_on, settings=settings, what="La date de réponse")
     if answered_on < received_on:
         raise CaseInputError(
             f"La date de réponse ({answered_on:%d/%m/%Y}) précède la réception du dossier "
@@ -176,12 +176,18 @@ def mark_answered_elsewhere(
 
 
 def request_documents(
-    session: Session, *, case: Case, documents: list[str], actor: User, settings: Settings
+    session: Session,
+    *,
+    case: Case,
+    documents: list[str],
+    actor: User,
+    settings: Settings,
+    at: datetime | None = None,
 ) -> Case:
-    """Ask the citizen for documents: the case waits for them from now."""
+    """Ask the citizen for documents: the case waits for them from now (or from `at`)."""
     check_operation(Operation.REQUEST_DOCUMENTS, status=case.status)
     assert case.id is not None
-    now = utc_now()
+    now = at or utc_now()
     session.add(WaitingPeriod(case_id=case.id, started_at=now, started_on=settings.local_date(now)))
     changes = _set(case, status=CaseStatus.WAITING_CITIZEN)
     return _record(
@@ -221,6 +227,13 @@ def reopen(session: Session, *, case: Case, actor: User) -> Case:
     status = status_after_reopening(has_agent=case.assignee_id is not None)
     changes = _set(case, status=status, closed_at=None, closed_on=None)
     return _record(session, case=case, actor=actor, action="case.reopened", changes=changes)
+
+
+def record_letter(session: Session, *, case: Case, actor: User, details: dict[str, Any]) -> Case:
+    """A standard letter was sent or posted: in the case's timeline."""
+    return _record(
+        session, case=case, actor=actor, action="case.letter", changes={}, details=details
+    )
 
 
 def add_note(session: Session, *, case: Case, text: str, actor: User) -> Case:
@@ -279,7 +292,7 @@ def merge(session: Session, *, target: Case, source: Case, actor: User, settings
 
 def register_paper(session: Session, *, paper: PaperMail, actor: User, settings: Settings) -> Case:
     """A letter or suggestion-box slip becomes a case with its reference and due date."""
-    received_at = _moment_of(paper.received_on, settings=settings, what="La date de réception")
+    received_at = moment_of(paper.received_on, settings=settings, what="La date de réception")
     (reference,) = allocate_case_references(
         session,
         prefix=settings.prefecture.case_reference_prefix,
@@ -417,7 +430,7 @@ def _end_waiting(session: Session, *, case: Case, settings: Settings) -> None:
         session.add(period)
 
 
-def _moment_of(day: date, *, settings: Settings, what: str) -> datetime:
+def moment_of(day: date, *, settings: Settings, what: str) -> datetime:
     """Now for today, noon of a past day; a future day is refused."""
     today = settings.today()
     if day > today:

@@ -10,6 +10,7 @@ from backend.cli.database import db_app
 from backend.config import get_settings
 from backend.demo.cli import demo
 from backend.indicators.cli import indicators
+from backend.letters.cli import letter_app
 from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
 from backend.outbox.cli import outbox_app
 from backend.users.cli import token_app, user_app
@@ -25,6 +26,7 @@ app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(letter_app, name="letter")
 app.command("poll", help="Relever les boîtes aux lettres.")(poll)
 app.command("idle", help="Surveiller les boîtes en IMAP IDLE (nouveau courrier en secondes).")(idle)
 app.command("import", help="Importer l'historique d'une boîte (mbox, Maildir, .eml).")(import_mail)

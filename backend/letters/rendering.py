@@ -1,8 +1,10 @@
 """Rendering the letter templates: sandboxed, autoescaped HTML, and no variable left blank."""
 
+import calendar as calendar_module
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateRuntimeError,
     TemplateSyntaxError,
+    Undefined,
     UndefinedError,
     select_autoescape,
 )
@@ -21,11 +24,14 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
+from backend.calendar.working_days import WorkingCalendar
 from backend.config import Settings
 from backend.letters.formatting import date_fr, datetime_fr, time_fr
 
 SHIPPED_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "letter_templates"
 EMAIL_PARTS = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
+# A letter is also a printed document: the A4 page the PDF is made from.
+LETTER_PARTS = (*EMAIL_PARTS, "letter.html.j2")
 # What an expression of a (préfecture-edited) template may raise: `{{ 1 / 0 }}`, a filter given
 # the wrong type...; reported like Jinja's own errors rather than crashing the caller.
 EXPRESSION_ERRORS = (ArithmeticError, AttributeError, LookupError, TypeError, ValueError)
@@ -47,6 +53,16 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetter:
+    """A letter: its object line, its e-mail parts and the HTML document of its printed page."""
+
+    subject: str
+    text: str
+    html: str
+    document: str
 
 
 class _MissingVariableError(UndefinedError):
@@ -80,21 +96,46 @@ def render_email(
     *, settings: Settings, template: str, context: Mapping[str, object]
 ) -> RenderedEmail:
     """Render the subject, text and HTML parts of a template folder, all or nothing."""
-    roots = _search_path(settings.letter_templates_override_dir)
-    environment = _environment(roots, settings.timezone)
-    subject, text, html = [
-        _render(environment, name=f"{template}/{part}", context=context, roots=roots)
-        for part in EMAIL_PARTS
-    ]
+    subject, text, html = _render_parts(
+        settings, template=template, parts=EMAIL_PARTS, context=context
+    )
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def render_letter(
+    *, settings: Settings, template: str, context: Mapping[str, object]
+) -> RenderedLetter:
+    """Render a letter's object line, e-mail parts and printed page, all or nothing."""
+    subject, text, html, document = _render_parts(
+        settings, template=template, parts=LETTER_PARTS, context=context
+    )
+    return RenderedLetter(
+        subject=" ".join(subject.split()), text=text, html=html, document=document
+    )
+
+
+def template_roots(settings: Settings) -> tuple[Path, ...]:
+    """Where templates are looked for: the préfecture's folder first, then the shipped one."""
+    return _search_path(settings.letter_templates_override_dir)
+
+
+def _render_parts(
+    settings: Settings, *, template: str, parts: tuple[str, ...], context: Mapping[str, object]
+) -> list[str]:
+    roots = template_roots(settings)
+    environment = _environment(roots, settings.timezone, WorkingCalendar.from_settings(settings))
+    return [
+        _render(environment, name=f"{template}/{part}", context=context, roots=roots)
+        for part in parts
+    ]
 
 
 def render_text(
     *, settings: Settings, source: str, name: str, context: Mapping[str, object]
 ) -> str:
     """Plain text from a template held as text (a canned reply), as sandboxed and strict."""
-    roots = _search_path(settings.letter_templates_override_dir)
-    environment = _environment(roots, settings.timezone)
+    roots = template_roots(settings)
+    environment = _environment(roots, settings.timezone, WorkingCalendar.from_settings(settings))
     return _render(
         environment,
         name=name,
@@ -112,8 +153,10 @@ def _search_path(override_dir: Path | None) -> tuple[Path, ...]:
 
 
 @lru_cache(maxsize=8)
-def _environment(roots: tuple[Path, ...], timezone: str) -> ImmutableSandboxedEnvironment:
-    """The environment of one search path and time zone (built once, it caches templates)."""
+def _environment(
+    roots: tuple[Path, ...], timezone: str, calendar: WorkingCalendar
+) -> ImmutableSandboxedEnvironment:
+    """The environment of one search path, time zone and calendar (built once, it caches)."""
     environment = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(roots),
         autoescape=select_autoescape(
@@ -128,10 +171,40 @@ def _environment(roots: tuple[Path, ...], timezone: str) -> ImmutableSandboxedEn
         keep_trailing_newline=True,
         auto_reload=True,
     )
-    environment.filters["date_fr"] = partial(date_fr, tz=timezone)
-    environment.filters["datetime_fr"] = partial(datetime_fr, tz=timezone)
-    environment.filters["time_fr"] = partial(time_fr, tz=timezone)
+    filters: dict[str, Callable[..., object]] = {
+        "date_fr": partial(date_fr, tz=timezone),
+        "datetime_fr": partial(datetime_fr, tz=timezone),
+        "time_fr": partial(time_fr, tz=timezone),
+        # `{{ today | working_days_after(15) | date_fr }}`: a deadline in the delays' calendar.
+        "working_days_after": partial(_working_days_after, calendar=calendar),
+        # `{{ case.received_on | months_after(4) | date_fr }}`: when an implicit decision arises.
+        "months_after": _months_after,
+    }
+    environment.filters.update({name: _strict(f) for name, f in filters.items()})
     return environment
+
+
+def _strict(function: Callable[..., object]) -> Callable[..., object]:
+    """The filter, but a missing variable given to it is reported as missing, by name."""
+
+    def strict(value: object, *args: object, **kwargs: object) -> object:
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return function(value, *args, **kwargs)
+
+    return strict
+
+
+def _working_days_after(day: date, count: int, *, calendar: WorkingCalendar) -> date:
+    """The count-th working day after day."""
+    return calendar.add_working_days(day=day, count=count)
+
+
+def _months_after(day: date, count: int) -> date:
+    """The same day count months later; the month's last day when it has no such day."""
+    month_index = day.month - 1 + count
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar_module.monthrange(year, month)[1]))
 
 
 def _refuse_none(value: object) -> object:

@@ -15,6 +15,15 @@ MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingAttachment:
+    """A file sent with an e-mail (a letter's PDF)."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingEmail:
     """What an outgoing e-mail says; compose_email turns it into bytes."""
 
@@ -28,6 +37,7 @@ class OutgoingEmail:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     extra_headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[OutgoingAttachment, ...] = ()
 
 
 def new_message_id(*, sender_address: str) -> str:
@@ -54,6 +64,11 @@ def compose_email(email: OutgoingEmail) -> bytes:
     message.set_content(email.text, cte="quoted-printable")
     if email.html is not None:
         message.add_alternative(email.html, subtype="html", cte="quoted-printable")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message.as_bytes()
 
 

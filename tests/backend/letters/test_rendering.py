@@ -18,6 +18,19 @@ ACKNOWLEDGEMENTS = [
 SERVICE_ADDRESS_LINES = ["Cité administrative", "32020 Auch Cedex 9"]
 
 
+# The préfecture as the templates are given it (prefecture_context), written out by hand.
+PREFECTURE = {
+    "name": "Préfecture du Gers",
+    "prefet_title": "PRÉFET DU GERS",
+    "postal_address": "3 place du Préfet Claude Érignac\n32007 Auch Cedex",
+    "phone": "05 62 61 44 00",
+    "email": "prefecture@gers.gouv.fr",
+    "website": "https://www.gers.gouv.fr",
+    "opening_hours": "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h",
+    "department_name": "Gers",
+}
+
+
 def full_context(**changes: object) -> dict[str, Any]:
     """Everything an acknowledgement template is given, with some values replaced."""
     context: dict[str, Any] = {
@@ -32,15 +45,7 @@ def full_context(**changes: object) -> dict[str, Any]:
             "email": "pref-sejour-etrangers@gers.gouv.fr",
             "phone": "05 62 61 44 10",
         },
-        "prefecture": {
-            "name": "Préfecture du Gers",
-            "prefet_title": "PRÉFET DU GERS",
-            "postal_address": "3 place du Préfet Claude Érignac\n32007 Auch Cedex",
-            "phone": "05 62 61 44 00",
-            "email": "prefecture@gers.gouv.fr",
-            "website": "https://www.gers.gouv.fr",
-            "opening_hours": "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h",
-        },
+        "prefecture": PREFECTURE,
     }
     context.update(changes)
     return context

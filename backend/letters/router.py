@@ -1,0 +1,144 @@
+"""/api/v1/letter-templates and /api/v1/cases/{id}/letters: pick, preview, print, send."""
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from backend.cases.repository import case_letters
+from backend.cases.router import DOWNLOAD_HEADERS, CaseForChangeDep
+from backend.cases.schemas import LetterPublic
+from backend.cases.service import CaseNotFoundError, load_case
+from backend.database import SessionDep
+from backend.dependencies import SettingsDep
+from backend.letters.pdf import PdfUnavailableError, letter_pdf
+from backend.letters.rendering import TemplateRenderError
+from backend.letters.schemas import LetterRequest, LetterSend, LetterTemplatePublic
+from backend.letters.service import prepare_letter, send_letter
+from backend.letters.templates import LetterTemplateError, letter_template, letter_templates
+from backend.storage.filestore import FileStore
+from backend.users.dependencies import CurrentUserDep
+
+templates_router = APIRouter(prefix="/letter-templates", tags=["lettres types"])
+letters_router = APIRouter(prefix="/cases/{case_id}/letters", tags=["lettres types"])
+LETTER_ERRORS: dict[type[Exception], int] = {
+    LetterTemplateError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    TemplateRenderError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    PdfUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def letter_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    """A template the request got wrong (or a PDF that cannot be made), in French."""
+    return JSONResponse(status_code=LETTER_ERRORS[type(error)], content={"detail": str(error)})
+
+
+@templates_router.get("", response_model=list[LetterTemplatePublic])
+def list_letter_templates(
+    settings: SettingsDep, user: CurrentUserDep
+) -> list[LetterTemplatePublic]:
+    """The standard letters, with the variables to fill in."""
+    return [
+        LetterTemplatePublic.from_template(template, settings=settings)
+        for template in letter_templates(settings)
+    ]
+
+
+@templates_router.get("/{name}", response_model=LetterTemplatePublic)
+def read_letter_template(
+    name: str, settings: SettingsDep, user: CurrentUserDep
+) -> LetterTemplatePublic:
+    """One standard letter."""
+    return LetterTemplatePublic.from_template(letter_template(settings, name), settings=settings)
+
+
+@letters_router.post("/preview", response_class=HTMLResponse)
+def preview_letter(
+    case_id: int,
+    request: LetterRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+) -> HTMLResponse:
+    """The letter as its printed page, in HTML."""
+    prepared = prepare_letter(
+        session,
+        case=load_case(session, case_id=case_id),
+        template_name=request.template,
+        values=request.values,
+        actor=user,
+        settings=settings,
+    )
+    return HTMLResponse(prepared.rendered.document)
+
+
+@letters_router.post(
+    "/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
+)
+def render_letter_pdf(
+    case_id: int,
+    request: LetterRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+) -> Response:
+    """The letter as PDF, to check or print; nothing is recorded."""
+    case = load_case(session, case_id=case_id)
+    prepared = prepare_letter(
+        session,
+        case=case,
+        template_name=request.template,
+        values=request.values,
+        actor=user,
+        settings=settings,
+    )
+    return Response(
+        letter_pdf(prepared.rendered.document),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{case.reference}-{request.template}.pdf"'
+        },
+    )
+
+
+@letters_router.post("", response_model=LetterPublic, status_code=status.HTTP_201_CREATED)
+def send_case_letter(
+    request: LetterSend,
+    case: CaseForChangeDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    response: Response,
+) -> LetterPublic:
+    """Send the letter by e-mail (PDF attached), or record it as posted; its effect follows."""
+    letter = send_letter(
+        session,
+        case=case,
+        template_name=request.template,
+        values=request.values,
+        channel=request.channel,
+        actor=user,
+        settings=settings,
+        posted_on=request.posted_on,
+    )
+    response.headers["ETag"] = f'"{case.version}"'
+    return LetterPublic.model_validate(letter)
+
+
+@letters_router.get("/{letter_id}/pdf", response_class=Response)
+def download_letter(
+    case_id: int, letter_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUserDep
+) -> Response:
+    """The PDF of a letter sent or posted, as recorded."""
+    letter = next(
+        (item for item in case_letters(session, case_id=case_id) if item.id == letter_id), None
+    )
+    if letter is None or letter.pdf_sha256 is None:
+        raise CaseNotFoundError(f"Aucune lettre n° {letter_id} sur ce dossier.")
+    pdf = FileStore(settings.file_store_dir).read_bytes(letter.pdf_sha256)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            **DOWNLOAD_HEADERS,
+            "Content-Disposition": f'attachment; filename="lettre-{letter_id}.pdf"',
+        },
+    )

@@ -1,0 +1,75 @@
+"""What the letters API reads and returns."""
+
+from datetime import date
+from typing import Any, Self
+
+from pydantic import BaseModel, Field
+
+from backend.config import Settings
+from backend.letters.templates import LetterChannel, LetterEffect, LetterTemplate, VariableType
+
+
+class LetterVariablePublic(BaseModel):
+    """A variable the agent fills in, so that a form can ask for it."""
+
+    name: str
+    type: VariableType
+    label: str
+    required: bool
+    default: Any = None
+    options: list[str] = Field(default_factory=list, description="Choix proposés (catalogue).")
+
+
+class LetterTemplatePublic(BaseModel):
+    """A standard letter on offer."""
+
+    name: str
+    title: str
+    kinds: list[str]
+    channels: list[LetterChannel]
+    effect: LetterEffect | None
+    version: str
+    variables: list[LetterVariablePublic]
+
+    @classmethod
+    def from_template(cls, template: LetterTemplate, *, settings: Settings) -> Self:
+        """The template with the catalogues its variables pick from."""
+        return cls(
+            name=template.name,
+            title=template.title,
+            kinds=list(template.kinds),
+            channels=list(template.channels),
+            effect=template.effect,
+            version=template.version,
+            variables=[
+                LetterVariablePublic(
+                    name=name,
+                    type=spec.type,
+                    label=spec.label,
+                    required=spec.required,
+                    default=spec.default,
+                    options=list(getattr(settings, f"{spec.catalogue}_catalogue", []))
+                    if spec.catalogue
+                    else [],
+                )
+                for name, spec in template.asked.items()
+            ],
+        )
+
+
+class LetterRequest(BaseModel):
+    """A letter to preview or render: the template and the agent's values."""
+
+    template: str = Field(examples=["demande-pieces"])
+    values: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"documents": ["Passeport"], "deadline_days": 15}]
+    )
+
+
+class LetterSend(LetterRequest):
+    """A letter to send by e-mail, or to record as posted."""
+
+    channel: LetterChannel
+    posted_on: date | None = Field(
+        default=None, description="Date d'envoi par la poste (défaut : aujourd'hui)."
+    )
