@@ -7,7 +7,7 @@ from backend import __version__
 from backend.cases.router import canned_router
 from backend.cases.router import router as cases_router
 from backend.indicators.router import router as indicators_router
-from backend.letters.router import letters_router, templates_router
+from backend.letters.router import letters_router, slots_router, templates_router
 from backend.mailboxes.router import router as mailboxes_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -17,6 +17,7 @@ api_router.include_router(canned_router)
 api_router.include_router(indicators_router)
 api_router.include_router(templates_router)
 api_router.include_router(letters_router)
+api_router.include_router(slots_router)
 
 
 class VersionPublic(BaseModel):

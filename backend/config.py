@@ -71,6 +71,9 @@ class PrefectureIdentity(BaseModel):
     email: str = "prefecture@gers.gouv.fr"
     website: str = "https://www.gers.gouv.fr"
     opening_hours: str = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
+    # The préfecture's own Marianne logo (PNG or SVG) above the brand block of printed letters;
+    # none: the brand block is text only.
+    logo_path: Path | None = None
     # holidays.France subdivision: "57" (Moselle) or "6AE" (Alsace; "67" and "68" mean the same)
     # for Alsace-Moselle, "971".."974" and "976" overseas; None for metropolitan France.
     holiday_subdivision: str | None = None

@@ -28,10 +28,12 @@ def service_context(
 
 def prefecture_context(settings: Settings) -> dict[str, Any]:
     """The préfecture's identity, for the brand block and the signature."""
-    return settings.prefecture.model_dump(
+    identity = settings.prefecture.model_dump(
         include={"name", "prefet_title", "postal_address", "phone", "email", "website"}
         | {"opening_hours", "department_name"}
     )
+    logo = settings.prefecture.logo_path
+    return identity | {"logo_url": logo.resolve().as_uri() if logo else ""}
 
 
 def letter_context(

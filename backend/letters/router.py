@@ -2,24 +2,36 @@
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlmodel import Session, col, select
 
 from backend.cases.repository import case_letters
 from backend.cases.router import DOWNLOAD_HEADERS, CaseForChangeDep
 from backend.cases.schemas import LetterPublic
 from backend.cases.service import CaseNotFoundError, load_case
+from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
+from backend.letters.appointments import NoFreeSlotError
 from backend.letters.pdf import PdfUnavailableError, letter_pdf
 from backend.letters.rendering import TemplateRenderError
-from backend.letters.schemas import LetterRequest, LetterSend, LetterTemplatePublic
-from backend.letters.service import prepare_letter, send_letter
+from backend.letters.schemas import (
+    AppointmentSlotPublic,
+    AppointmentSlotsCreate,
+    LetterRequest,
+    LetterSend,
+    LetterTemplatePublic,
+)
+from backend.letters.service import PreparedLetter, prepare_letter, preview_slot, send_letter
 from backend.letters.templates import LetterTemplateError, letter_template, letter_templates
+from backend.models import AppointmentSlot, Case, Service, User
+from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
 from backend.users.dependencies import CurrentUserDep
 
 templates_router = APIRouter(prefix="/letter-templates", tags=["lettres types"])
 letters_router = APIRouter(prefix="/cases/{case_id}/letters", tags=["lettres types"])
 LETTER_ERRORS: dict[type[Exception], int] = {
+    NoFreeSlotError: status.HTTP_409_CONFLICT,
     LetterTemplateError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     TemplateRenderError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     PdfUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -59,14 +71,8 @@ def preview_letter(
     user: CurrentUserDep,
 ) -> HTMLResponse:
     """The letter as its printed page, in HTML."""
-    prepared = prepare_letter(
-        session,
-        case=load_case(session, case_id=case_id),
-        template_name=request.template,
-        values=request.values,
-        actor=user,
-        settings=settings,
-    )
+    case = load_case(session, case_id=case_id)
+    prepared = _prepared(session, case=case, request=request, actor=user, settings=settings)
     return HTMLResponse(prepared.rendered.document)
 
 
@@ -82,14 +88,7 @@ def render_letter_pdf(
 ) -> Response:
     """The letter as PDF, to check or print; nothing is recorded."""
     case = load_case(session, case_id=case_id)
-    prepared = prepare_letter(
-        session,
-        case=case,
-        template_name=request.template,
-        values=request.values,
-        actor=user,
-        settings=settings,
-    )
+    prepared = _prepared(session, case=case, request=request, actor=user, settings=settings)
     return Response(
         letter_pdf(prepared.rendered.document),
         media_type="application/pdf",
@@ -118,6 +117,7 @@ def send_case_letter(
         actor=user,
         settings=settings,
         posted_on=request.posted_on,
+        take_next_slot=request.take_next_slot,
     )
     response.headers["ETag"] = f'"{case.version}"'
     return LetterPublic.model_validate(letter)
@@ -141,4 +141,62 @@ def download_letter(
             **DOWNLOAD_HEADERS,
             "Content-Disposition": f'attachment; filename="lettre-{letter_id}.pdf"',
         },
+    )
+
+
+slots_router = APIRouter(prefix="/appointment-slots", tags=["lettres types"])
+
+
+@slots_router.post("", response_model=list[AppointmentSlotPublic], status_code=201)
+def open_slots(
+    request: AppointmentSlotsCreate, session: SessionDep, user: CurrentUserDep
+) -> list[AppointmentSlotPublic]:
+    """Open appointment slots for a service; a slot already open is not opened twice."""
+    if session.get(Service, request.service_id) is None:
+        raise LetterTemplateError(f"Aucun service n° {request.service_id}.")
+    existing = set(
+        session.exec(
+            select(AppointmentSlot.starts_at).where(
+                col(AppointmentSlot.service_id) == request.service_id
+            )
+        ).all()
+    )
+    slots = [
+        AppointmentSlot(service_id=request.service_id, starts_at=moment, place=request.place)
+        for moment in sorted(set(request.starts_at))
+        if moment not in existing
+    ]
+    session.add_all(slots)
+    session.flush()
+    return [AppointmentSlotPublic.model_validate(slot) for slot in slots]
+
+
+@slots_router.get("", response_model=list[AppointmentSlotPublic])
+def list_slots(
+    service_id: int, session: SessionDep, user: CurrentUserDep, free: bool = True
+) -> list[AppointmentSlotPublic]:
+    """A service's slots to come, the free ones only unless asked."""
+    query = (
+        select(AppointmentSlot)
+        .where(col(AppointmentSlot.service_id) == service_id)
+        .where(col(AppointmentSlot.starts_at) > utc_now())
+        .order_by(col(AppointmentSlot.starts_at))
+    )
+    if free:
+        query = query.where(col(AppointmentSlot.case_id).is_(None))
+    return [AppointmentSlotPublic.model_validate(slot) for slot in session.exec(query)]
+
+
+def _prepared(
+    session: Session, *, case: Case, request: LetterRequest, actor: User, settings: Settings
+) -> PreparedLetter:
+    """The letter as it would be sent; with the next free slot shown, not given."""
+    return prepare_letter(
+        session,
+        case=case,
+        template_name=request.template,
+        values=request.values,
+        actor=actor,
+        settings=settings,
+        appointment=preview_slot(session, case=case) if request.take_next_slot else None,
     )

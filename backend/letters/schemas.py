@@ -1,9 +1,9 @@
 """What the letters API reads and returns."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.config import Settings
 from backend.letters.templates import LetterChannel, LetterEffect, LetterTemplate, VariableType
@@ -64,6 +64,10 @@ class LetterRequest(BaseModel):
     values: dict[str, Any] = Field(
         default_factory=dict, examples=[{"documents": ["Passeport"], "deadline_days": 15}]
     )
+    take_next_slot: bool = Field(
+        default=False,
+        description="Rendez-vous : le prochain créneau libre du service (date, heure, lieu).",
+    )
 
 
 class LetterSend(LetterRequest):
@@ -73,3 +77,24 @@ class LetterSend(LetterRequest):
     posted_on: date | None = Field(
         default=None, description="Date d'envoi par la poste (défaut : aujourd'hui)."
     )
+
+
+class AppointmentSlotsCreate(BaseModel):
+    """Appointment slots a service opens, at one place."""
+
+    service_id: int
+    place: str = Field(min_length=1, max_length=2000, examples=["Guichet du séjour, Auch"])
+    starts_at: list[datetime] = Field(min_length=1, max_length=1000)
+
+
+class AppointmentSlotPublic(BaseModel):
+    """An appointment slot, and the case it was given to."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    service_id: int
+    starts_at: datetime
+    place: str
+    case_id: int | None
+    given_at: datetime | None

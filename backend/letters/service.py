@@ -16,6 +16,13 @@ from backend.cases import service as cases
 from backend.cases.replies import queue_case_email
 from backend.cases.workflow import Operation, check_operation
 from backend.config import Settings
+from backend.letters.appointments import (
+    GivenSlot,
+    NoFreeSlotError,
+    appointment_values,
+    give_next_slot,
+    next_free_slot,
+)
 from backend.letters.context import letter_context
 from backend.letters.pdf import letter_pdf
 from backend.letters.rendering import RenderedLetter, render_letter
@@ -28,7 +35,15 @@ from backend.letters.templates import (
     letter_template,
 )
 from backend.mail.compose import OutgoingAttachment
-from backend.models import AnswerChannel, Case, Letter, LetterDelivery, OutboxPurpose, User
+from backend.models import (
+    AnswerChannel,
+    Case,
+    Letter,
+    LetterDelivery,
+    OutboxPurpose,
+    Service,
+    User,
+)
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
 
@@ -58,9 +73,12 @@ def prepare_letter(
     actor: User,
     settings: Settings,
     today: date | None = None,
+    appointment: GivenSlot | None = None,
 ) -> PreparedLetter:
     """The letter rendered with the case's details and the agent's values (checked)."""
     template = letter_template(settings, template_name)
+    if appointment is not None:
+        values = values | appointment_values(appointment, settings=settings)
     checked = agent_values(template, values)
     context = letter_context(
         session, case=case, signatory=actor, settings=settings, today=today or settings.today()
@@ -79,8 +97,13 @@ def send_letter(
     actor: User,
     settings: Settings,
     posted_on: date | None = None,
+    take_next_slot: bool = False,
 ) -> Letter:
-    """Render, record and send (or post) the letter, then apply its effect on the case."""
+    """Render, record and send (or post) the letter, then apply its effect on the case.
+
+    With take_next_slot, the appointment is the service's next free slot, given to the case
+    in the same transaction (a failure further on gives it back).
+    """
     prepared = prepare_letter(
         session,
         case=case,
@@ -89,6 +112,7 @@ def send_letter(
         actor=actor,
         settings=settings,
         today=posted_on,
+        appointment=_given_slot(session, case=case) if take_next_slot else None,
     )
     template = prepared.template
     if channel not in template.channels:
@@ -212,6 +236,25 @@ def _apply_effect(
         )
     elif effect is LetterEffect.ACKNOWLEDGE and case.acknowledged_at is None:
         case.acknowledged_at = sent_at or utc_now()
+
+
+def preview_slot(session: Session, *, case: Case) -> GivenSlot:
+    """The slot the letter would give, without giving it (for a preview)."""
+    slot = next_free_slot(session, service_id=case.service_id or 0)
+    if slot is None or slot.id is None:
+        raise NoFreeSlotError(
+            f"Aucun créneau de rendez-vous libre pour le service {_service_name(session, case)}."
+        )
+    return GivenSlot(slot_id=slot.id, starts_at=slot.starts_at, place=slot.place)
+
+
+def _given_slot(session: Session, *, case: Case) -> GivenSlot:
+    return give_next_slot(session, case=case, service_name=_service_name(session, case))
+
+
+def _service_name(session: Session, case: Case) -> str:
+    service = session.get(Service, case.service_id) if case.service_id else None
+    return service.name if service else "(aucun service attribué)"
 
 
 _CHANNEL_NAMES = {LetterChannel.EMAIL: "courriel", LetterChannel.POST: "courrier"}

@@ -28,7 +28,12 @@ from backend.models.indicators import (  # noqa: E402
     ManualIndicator,
     ManualIndicatorValue,
 )
-from backend.models.letters import CannedReply, Letter, LetterDelivery  # noqa: E402
+from backend.models.letters import (  # noqa: E402
+    AppointmentSlot,
+    CannedReply,
+    Letter,
+    LetterDelivery,
+)
 from backend.models.mailboxes import ImapTls, Mailbox, MailboxKind, MailboxSyncState  # noqa: E402
 from backend.models.messages import Attachment, Message, MessageDirection  # noqa: E402
 from backend.models.outbox import OutboxEmail, OutboxPurpose, OutboxStatus  # noqa: E402
@@ -46,6 +51,7 @@ __all__ = [
     "NO_SUBJECT",
     "AnswerChannel",
     "ApiToken",
+    "AppointmentSlot",
     "Attachment",
     "AuditEvent",
     "CalendarDay",

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from backend.models.fields import enum_field, foreign_key, json_field, text_field, timestamp_field
@@ -48,3 +49,19 @@ class CannedReply(SQLModel, table=True):
     body: str = text_field(nullable=False)
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
+
+
+class AppointmentSlot(SQLModel, table=True):
+    """An appointment a service offers; once given in a letter, it is never given again."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (sa.UniqueConstraint("service_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = foreign_key("services.id", nullable=False, index=False)
+    starts_at: datetime = timestamp_field(nullable=False)
+    place: str = text_field(nullable=False)
+    # Set once, by a compare-and-set on NULL: two letters never get the same slot.
+    case_id: int | None = foreign_key("cases.id")
+    given_at: datetime | None = timestamp_field()
+    created_at: datetime = timestamp_field(now=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from PIL import Image
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
@@ -18,8 +20,9 @@ from typer.testing import CliRunner
 from backend.cases.ingestion import log_incoming_messages
 from backend.cli.main import app
 from backend.config import Settings
+from backend.letters.pdf import letter_pdf
 from backend.letters.rendering import SHIPPED_TEMPLATES_DIR, TemplateRenderError
-from backend.letters.service import send_letter
+from backend.letters.service import prepare_letter, send_letter
 from backend.letters.templates import LetterChannel, LetterTemplateError
 from backend.mail.incoming import RawIncoming, prepare_incoming
 from backend.models import (
@@ -30,6 +33,7 @@ from backend.models import (
     Mailbox,
     OutboxEmail,
     OutboxPurpose,
+    Service,
     WaitingPeriod,
 )
 from backend.storage.filestore import FileStore
@@ -289,3 +293,89 @@ def test_the_cli_lists_the_letters_and_prints_one_for_a_case(
     assert "Julie Dupont" in text
     assert unknown.exit_code == 2
     assert "aucun dossier GERS-1" in unknown.output
+
+
+def test_a_slot_is_given_to_one_letter_only_and_a_preview_gives_none(
+    agent_client: TestClient,
+    session: Session,
+    contact_mailbox: Mailbox,
+    service_row: Service,
+    settings: Settings,
+) -> None:
+    first_slot = datetime.now(settings.tzinfo).replace(microsecond=0) + timedelta(days=7)
+    opened = agent_client.post(
+        "/api/v1/appointment-slots",
+        json={
+            "service_id": service_row.id,
+            "place": "Guichet du séjour des étrangers, Auch",
+            "starts_at": [first_slot.isoformat(), (first_slot + timedelta(hours=1)).isoformat()],
+        },
+    )
+    cases = []
+    for number in range(3):
+        raw = citizen_mail(subject=f"Demande de titre de séjour {number}")
+        ingest(session, contact_mailbox, settings, raw, arrived=datetime.now(UTC))
+    for case in session.exec(select(Case).order_by(col(Case.id))).all():
+        case.service_id = service_row.id
+        session.add(case)
+        cases.append(case)
+    session.flush()
+    letter = {
+        "template": "accuse-reception-demande-sejour",
+        "values": {"documents_to_bring": DOCUMENTS},
+        "take_next_slot": True,
+        "channel": "post",
+    }
+
+    def send(case: Case) -> Response:
+        response: Response = agent_client.post(
+            f"/api/v1/cases/{case.id}/letters",
+            json=letter,
+            headers={"If-Match": f'"{case.version}"'},
+        )
+        return response
+
+    preview = agent_client.post(f"/api/v1/cases/{cases[0].id}/letters/preview", json=letter)
+    sent = [send(case) for case in cases]
+
+    assert opened.status_code == 201, opened.text
+    assert preview.status_code == 200, preview.text
+    assert [response.status_code for response in sent] == [201, 201, 409]
+    assert "Aucun créneau de rendez-vous libre" in sent[2].json()["detail"]
+    given = agent_client.get(
+        "/api/v1/appointment-slots", params={"service_id": service_row.id, "free": False}
+    ).json()
+    assert [slot["case_id"] for slot in given] == [cases[0].id, cases[1].id]
+    hour = f"{first_slot.hour} h {first_slot.minute:02d}"
+    pdf = FileStore(settings.file_store_dir).read_bytes(
+        session.exec(select(Letter).where(col(Letter.case_id) == cases[0].id)).one().pdf_sha256
+        or ""
+    )
+    assert pdf.startswith(b"%PDF")
+    assert hour in preview.text
+
+
+def test_the_prefectures_logo_is_printed_above_the_brand_block(
+    session: Session, case: Case, agent: Agent, settings: Settings, tmp_path: Path
+) -> None:
+    logo = tmp_path / "marianne.png"
+    Image.new("RGB", (120, 60), "navy").save(logo)
+    identity = settings.prefecture.model_copy(update={"logo_path": logo})
+    with_logo = settings.model_copy(update={"prefecture": identity})
+    pdfs = tmp_path / "lettre.pdf"
+
+    prepared = prepare_letter(
+        session,
+        case=case,
+        template_name="reponse-libre",
+        values={"message": "Bonjour."},
+        actor=agent.user,
+        settings=with_logo,
+    )
+    pdfs.write_bytes(letter_pdf(prepared.rendered.document))
+
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdfs)], capture_output=True, check=True, text=True
+    ).stdout.splitlines()[2:]
+    assert len(images) == 1
+    assert images[0].split()[3:5] == ["120", "60"]

@@ -28,6 +28,7 @@ PREFECTURE = {
     "website": "https://www.gers.gouv.fr",
     "opening_hours": "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h",
     "department_name": "Gers",
+    "logo_url": "",
 }
 
 

@@ -20,6 +20,7 @@ from tests.fixtures.environment import RUN_ID
 
 APPLICATION_TABLES = {
     "api_tokens",
+    "appointment_slots",
     "attachments",
     "audit_events",
     "calendar_days",
