@@ -7,6 +7,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     QUALIPREF_DATA_DIR=/var/lib/qualipref
 
+# WeasyPrint's libraries and a font for the letters' PDFs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system qualipref \
     && useradd --system --gid qualipref --home-dir /var/lib/qualipref --create-home qualipref
 
