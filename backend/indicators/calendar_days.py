@@ -9,7 +9,7 @@ configured unit and holiday subdivision.
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from backend.calendar.working_days import WorkingCalendar
@@ -99,6 +99,10 @@ def _insert_days(
             index_elements=[table.c.calendar, table.c.day]
         )
         session.execute(statement, rows[start : start + _ROWS_PER_INSERT])
+    if session.get_bind().dialect.name == "postgresql":
+        # Planned as an empty table until autovacuum comes by, the calendar would have the
+        # indicators' joins estimated at a few dozen rows instead of a million.
+        session.execute(text("ANALYZE calendar_days"))
 
 
 def _month_last_day(day: date) -> date:

@@ -26,9 +26,17 @@ _CASES: sa.Table = Case.__table__  # type: ignore[attr-defined]
 _WAITING: sa.Table = WaitingPeriod.__table__  # type: ignore[attr-defined]
 
 
-# Nearly every case is unmerged: written so that no database uses the index on merged_into_id
-# for it (SQLite without statistics would, and then visit every case through that index).
-_NOT_MERGED = sa.func.coalesce(col(Case.merged_into_id), 0) == 0
+def _not_merged(session: Session) -> ColumnElement[bool]:
+    """Cases not merged into another, as each database plans it best.
+
+    Nearly every case is unmerged. SQLite, whose statistics count NULL as one value among
+    many, would go through the index on merged_into_id for IS NULL and visit every case that
+    way: it is given an expression no index serves. PostgreSQL keeps IS NULL, which its
+    statistics estimate right (an expression would be guessed at 0.5 % and misplanned).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.coalesce(col(Case.merged_into_id), 0) == 0
+    return col(Case.merged_into_id).is_(None)
 
 
 class Dimension(StrEnum):
@@ -111,7 +119,7 @@ def received_counts(session: Session, *, scope: Scope) -> dict[tuple[Any, ...], 
         .select_from(Case)
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
         .where(
-            _NOT_MERGED,
+            _not_merged(session),
             col(Case.received_on) >= scope.first_day,
             col(Case.received_on) <= scope.last_day,
         )
@@ -123,7 +131,7 @@ def received_counts(session: Session, *, scope: Scope) -> dict[tuple[Any, ...], 
 def answered_statistics(session: Session, *, scope: Scope) -> list[AnsweredRow]:
     """Answers per month and group, with the delays' sum, ranks and count within target."""
     dimensions = [column.name for column in _dimension_columns(scope)]
-    answered = _answered_delays(scope).cte("answered")
+    answered = _answered_delays(scope, not_merged=_not_merged(session)).cte("answered")
     group = [answered.c.month, *(answered.c[name] for name in dimensions)]
     within = sa.case((answered.c.delay <= answered.c.target, 1), else_=0)
     histogram = (
@@ -202,7 +210,7 @@ def backlog(session: Session, *, scope: Scope) -> list[BacklogRow]:
         .select_from(Case)
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
         .where(
-            _NOT_MERGED,
+            _not_merged(session),
             col(Case.received_on) <= scope.last_day,
             sa.or_(resolved_on.is_(None), resolved_on > received.c.month_last_day),
             sa.or_(resolved_on.is_(None), resolved_on > scope.months[0].last_day),
@@ -260,7 +268,7 @@ def target_days(rules: DelayRules) -> ColumnElement[Any]:
     )
 
 
-def _answered_delays(scope: Scope) -> sa.Select[Any]:
+def _answered_delays(scope: Scope, *, not_merged: ColumnElement[bool]) -> sa.Select[Any]:
     """One row per case answered in the period: month of the answer, group, delay, target."""
     received = _CALENDAR.alias("received_day")
     answered = _CALENDAR.alias("answer_day")
@@ -272,7 +280,7 @@ def _answered_delays(scope: Scope) -> sa.Select[Any]:
         .join(received, _on_day(received, col(Case.received_on), scope=scope))
         .join(answered, _on_day(answered, answered_on, scope=scope))
         .where(
-            _NOT_MERGED,
+            not_merged,
             answered_on >= scope.first_day,
             answered_on <= scope.last_day,
         )

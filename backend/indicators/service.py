@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from backend.config import Settings
@@ -74,6 +75,10 @@ def compute_indicators(
 ) -> list[IndicatorGroup]:
     """Every month of the period for every group seen in it, in month then group order."""
     rules = DelayRules.from_settings(settings)
+    if session.get_bind().dialect.name == "postgresql":
+        # A few aggregate queries over a million rows cost just under JIT's thresholds, where
+        # compiling takes longer than it saves.
+        session.execute(text("SET LOCAL jit = off"))
     key = ensure_calendar_days(
         session,
         calendar=rules.calendar,
