@@ -10,6 +10,7 @@ TASK_MODULES = [
     "backend.mailboxes.tasks",
     "backend.outbox.tasks",
     "backend.alerts.tasks",
+    "backend.letters.tasks",
 ]
 
 

@@ -98,6 +98,7 @@ def send_letter(
     settings: Settings,
     posted_on: date | None = None,
     take_next_slot: bool = False,
+    request_id: str | None = None,
 ) -> Letter:
     """Render, record and send (or post) the letter, then apply its effect on the case.
 
@@ -133,6 +134,7 @@ def send_letter(
         pdf_sha256=stored.sha256,
         pdf_size=stored.size,
         delivery=LetterDelivery(channel.value),
+        request_id=request_id,
     )
     sent_at = _deliver(
         session,

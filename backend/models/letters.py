@@ -35,6 +35,8 @@ class Letter(SQLModel, table=True):
     delivery: LetterDelivery | None = enum_field(LetterDelivery)
     sent_at: datetime | None = timestamp_field()
     outbox_email_id: int | None = foreign_key("outbox_emails.id", index=False)
+    # Set by a queued letter: a task delivered twice finds its letter and does nothing more.
+    request_id: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class CannedReply(SQLModel, table=True):
