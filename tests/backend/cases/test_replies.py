@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.database import get_session, session_scope
@@ -102,7 +102,9 @@ def test_a_reply_reaches_the_citizen_in_their_thread_and_their_answer_comes_back
 
     assert (report.new_messages, report.new_cases) == (1, 0)
     with Session(committed_engine) as session:
-        messages = session.exec(select(Message).where(Message.case_id == case.id)).all()
+        messages = session.exec(
+            select(Message).where(Message.case_id == case.id).order_by(col(Message.id))
+        ).all()
         assert [m.body_text for m in messages][-1] == "Merci, et le samedi ?"
     assert only_case(committed_engine).status == "new"  # back to work, nobody assigned yet
 
