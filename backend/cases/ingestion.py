@@ -22,6 +22,7 @@ from backend.acknowledgements.service import (
 from backend.cases.classification import default_kind, suggest_complaint
 from backend.cases.due_dates import due_date
 from backend.cases.references import case_ids_by_reference, references_by_year
+from backend.cases.service import end_waiting
 from backend.cases.threading import KnownThreads, load_known_threads
 from backend.cases.workflow import status_after_reopening
 from backend.config import Settings
@@ -39,7 +40,6 @@ from backend.models import (
     Mailbox,
     Message,
     MessageDirection,
-    WaitingPeriod,
 )
 from backend.models.types import utc_now
 from backend.storage.filestore import StoredFile
@@ -194,14 +194,7 @@ class _Batch:
 
     def _end_waiting(self, case: Case, *, at: datetime) -> None:
         """The citizen answered the request for documents: the wait ends when their mail came."""
-        periods = self.session.exec(
-            select(WaitingPeriod)
-            .where(col(WaitingPeriod.case_id) == case.id)
-            .where(col(WaitingPeriod.ended_at).is_(None))
-        ).all()
-        for period in periods:
-            period.ended_at, period.ended_on = at, self.settings.local_date(at)
-            self.session.add(period)
+        end_waiting(self.session, case=case, settings=self.settings, at=at)
         previous = case.status
         case.status = CaseStatus.IN_PROGRESS
         case.version += 1

@@ -203,7 +203,7 @@ def request_documents(
 def documents_received(session: Session, *, case: Case, actor: User, settings: Settings) -> Case:
     """The documents arrived: the wait ends and the work resumes."""
     check_operation(Operation.DOCUMENTS_RECEIVED, status=case.status)
-    _end_waiting(session, case=case, settings=settings)
+    end_waiting(session, case=case, settings=settings)
     changes = _set(case, status=CaseStatus.IN_PROGRESS)
     return _record(
         session, case=case, actor=actor, action="case.documents_received", changes=changes
@@ -213,7 +213,7 @@ def documents_received(session: Session, *, case: Case, actor: User, settings: S
 def close(session: Session, *, case: Case, actor: User, settings: Settings) -> Case:
     """Close the case (answered, or nothing to answer)."""
     check_operation(Operation.CLOSE, status=case.status)
-    _end_waiting(session, case=case, settings=settings)
+    end_waiting(session, case=case, settings=settings)
     now = utc_now()
     changes = _set(
         case, status=CaseStatus.CLOSED, closed_at=now, closed_on=settings.local_date(now)
@@ -391,7 +391,7 @@ def answer_case(
     An e-mail passes `at=None`: it is answered when the SMTP server accepts it (the outbox
     records that moment).
     """
-    _end_waiting(session, case=case, settings=settings)
+    end_waiting(session, case=case, settings=settings)
     values: dict[str, Any] = {"status": CaseStatus.ANSWERED}
     if case.answered_at is None and at is not None:
         values |= answer_values(at=at, channel=channel, settings=settings)
@@ -416,17 +416,19 @@ def answer_values(*, at: datetime, channel: AnswerChannel, settings: Settings) -
     return {"answered_at": at, "answered_on": settings.local_date(at), "answer_channel": channel}
 
 
-def _end_waiting(session: Session, *, case: Case, settings: Settings) -> None:
-    """Close the open waiting period, if any."""
+def end_waiting(
+    session: Session, *, case: Case, settings: Settings, at: datetime | None = None
+) -> None:
+    """Close the open waiting period, if any, now or at the moment given."""
     waiting = session.exec(
         select(WaitingPeriod)
         .where(col(WaitingPeriod.case_id) == case.id)
         .where(col(WaitingPeriod.ended_at).is_(None))
     ).all()
-    now = utc_now()
+    ended_at = at or utc_now()
     for period in waiting:
-        period.ended_at = now
-        period.ended_on = settings.local_date(now)
+        period.ended_at = ended_at
+        period.ended_on = settings.local_date(ended_at)
         session.add(period)
 
 
@@ -449,14 +451,14 @@ def _set(case: Case, **values: Any) -> dict[str, list[Any]]:
     for field, value in values.items():
         before = getattr(case, field)
         if before != value:
-            changes[field] = [_jsonable(before), _jsonable(value)]
+            changes[field] = [jsonable(before), jsonable(value)]
             setattr(case, field, value)
     return changes
 
 
-def _jsonable(value: Any) -> Any:
-    """A value as the JSON of an event stores it."""
-    if isinstance(value, datetime | date):
+def jsonable(value: Any) -> Any:
+    """A value as JSON stores it: dates and times as ISO text."""
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     return value
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.indicators.queries import Dimension, Month
 from backend.indicators.schemas import IndicatorGroupPublic, IndicatorsPublic, QualityTablePublic
@@ -263,11 +264,8 @@ def _csv_bytes(lines: list[list[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _finish(sheet: object, *, widths: list[int]) -> None:
+def _finish(sheet: Worksheet, *, widths: list[int]) -> None:
     """Bold headings, frozen first row, readable column widths."""
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    assert isinstance(sheet, Worksheet)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"

@@ -63,8 +63,9 @@ def requested_months(*, first: str | None, last: str | None, today: date) -> lis
     last_month = parse_month(last) if last else month_of(today)
     if first:
         return months_between(parse_month(first), last_month)
-    first_day = last_month.first_day.replace(year=last_month.first_day.year - 1)
-    return months_between(month_of(first_day + timedelta(days=31)), last_month)
+    eleven_before = last_month.first_day.year * 12 + last_month.first_day.month - 1 - 11
+    first_month = month_of(date(eleven_before // 12, eleven_before % 12 + 1, 1))
+    return months_between(first_month, last_month)
 
 
 def parse_dimensions(text: str | None) -> tuple[Dimension, ...]:

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session, col, select
 
-from backend.cases.repository import case_letters
 from backend.cases.router import DOWNLOAD_HEADERS, CaseForChangeDep
 from backend.cases.schemas import LetterPublic
 from backend.cases.service import CaseNotFoundError, load_case
@@ -23,7 +22,7 @@ from backend.letters.schemas import (
 )
 from backend.letters.service import PreparedLetter, prepare_letter, preview_slot, send_letter
 from backend.letters.templates import LetterTemplateError, letter_template, letter_templates
-from backend.models import AppointmentSlot, Case, Service, User
+from backend.models import AppointmentSlot, Case, Letter, Service, User
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
 from backend.users.dependencies import CurrentUserDep
@@ -128,10 +127,8 @@ def download_letter(
     case_id: int, letter_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUserDep
 ) -> Response:
     """The PDF of a letter sent or posted, as recorded."""
-    letter = next(
-        (item for item in case_letters(session, case_id=case_id) if item.id == letter_id), None
-    )
-    if letter is None or letter.pdf_sha256 is None:
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.case_id != case_id or letter.pdf_sha256 is None:
         raise CaseNotFoundError(f"Aucune lettre n° {letter_id} sur ce dossier.")
     pdf = FileStore(settings.file_store_dir).read_bytes(letter.pdf_sha256)
     return Response(

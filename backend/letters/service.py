@@ -8,7 +8,6 @@ wait for the citizen.
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -129,7 +128,7 @@ def send_letter(
         case_id=case.id,
         template_name=template.name,
         template_version=template.version,
-        variables=_jsonable(prepared.values),
+        variables={name: cases.jsonable(value) for name, value in prepared.values.items()},
         created_by_id=actor.id,
         pdf_sha256=stored.sha256,
         pdf_size=stored.size,
@@ -260,11 +259,3 @@ def _service_name(session: Session, case: Case) -> str:
 
 
 _CHANNEL_NAMES = {LetterChannel.EMAIL: "courriel", LetterChannel.POST: "courrier"}
-
-
-def _jsonable(values: dict[str, object]) -> dict[str, Any]:
-    """The agent's values as JSON stores them: dates and times as ISO text."""
-    return {
-        name: value.isoformat() if hasattr(value, "isoformat") else value
-        for name, value in values.items()
-    }
