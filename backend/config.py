@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"  # noqa: S105 - refused in production
@@ -138,6 +145,9 @@ class Settings(BaseSettings):
     # Each working day at this local time (HH:MM in `timezone`), beat e-mails every service the
     # list of its cases past due and due on the next working day.
     overdue_alert_time: str = "07:30"
+    # Each night at this local time, beat takes the day's changes and computes the months over
+    # of the default twelve, so the first quality table of the day is read, not computed.
+    indicator_refresh_time: str = "05:30"
     # The days a case waits for the citizen's documents are left out of its delay (the
     # préfecture cannot answer meanwhile); a holding reply announcing a processing time counts
     # as the answer only when asked (Services Publics+ accepts it, Qual-e-pref did not).
@@ -216,14 +226,13 @@ class Settings(BaseSettings):
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("QUALIPREF_SECRET_KEY must be at least 32 characters in production")
 
-    @field_validator("overdue_alert_time")
+    @field_validator("overdue_alert_time", "indicator_refresh_time")
     @classmethod
-    def _clock_time(cls, value: str) -> str:
+    def _clock_time(cls, value: str, info: ValidationInfo) -> str:
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
         if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-            raise ValueError(
-                f"QUALIPREF_OVERDUE_ALERT_TIME must be HH:MM (e.g. 07:30), not {value!r}"
-            )
+            variable = f"QUALIPREF_{(info.field_name or '').upper()}"
+            raise ValueError(f"{variable} must be HH:MM (e.g. 07:30), not {value!r}")
         return f"{int(match[1]):02d}:{match[2]}"
 
     @field_validator("smtp_url")

@@ -8,13 +8,16 @@ Fills an empty, migrated database with generated cases spread over twelve months
 to October 2026, numbered in order of receipt (PostgreSQL: one INSERT … SELECT over
 generate_series, as bench/case_listing.py does; SQLite: rows generated in Python, inserted
 10,000 at a time), then ANALYZE (VACUUM ANALYZE on PostgreSQL, as autovacuum would). Builds the
-calendar table once and reports that time, then times, median and minimum of the repeats: the
-quality table, the indicators grouped by channel and kind, by service, and by channel, kind and
-service, and each of the three aggregate queries alone (a run is stopped after --timeout
-seconds). Then splits one run into its statements, and prints the plans of the three queries
-grouped by channel and kind (EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on
-SQLite) with the indexes they use. Writes nothing but the throw-away databases, dropped at the
-end.
+calendar table once and takes the changes the fill logged, reporting those times, then times,
+median and minimum of the repeats, with nothing kept (every month computed): the quality table,
+the indicators grouped by channel and kind, by service, and by channel, kind and service, and
+each of the three aggregate queries alone (a run is stopped after --timeout seconds). Then it
+keeps the months over as of 20 October 2026, as the nightly refresh would, and times the table
+and the per-service indicators again, October being computed each time: as they are, and after
+one September answer is moved a day later before each run (September computed again too).
+Then splits one run into its statements, and prints the plans of the three queries grouped by
+channel and kind (EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite) with
+the indexes they use. Writes nothing but the throw-away databases, dropped at the end.
 """
 
 import argparse
@@ -38,10 +41,11 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.database import create_db_engine, session_scope
+from backend.indicators.cache import drop_changed_months
 from backend.indicators.calendar_days import calendar_key, ensure_calendar_days
 from backend.indicators.delays import DelayRules
 from backend.indicators.periods import months_between, parse_month
@@ -60,6 +64,8 @@ from backend.models import Case, Mailbox, MailboxKind, Service, WaitingPeriod
 from tests.fixtures.database import empty_postgres_database, empty_sqlite_database
 
 FIRST_MONTH, LAST_MONTH = "2025-11", "2026-10"
+# "Today" of the runs with months kept: October in progress, computed each time.
+IN_PROGRESS_DAY = date(2026, 10, 20)
 SEED = 42
 SQLITE_BATCH = 10_000
 
@@ -631,6 +637,59 @@ def measurements(
     ]
 
 
+def kept_measurements(
+    months: Sequence[Month], settings: Settings
+) -> list[tuple[str, Callable[[Session], object], Callable[[Engine], None] | None]]:
+    """What is timed once the months over are kept, October being the month in progress."""
+    by_service = IndicatorRequest(months=months, dimensions=(Dimension.SERVICE,))
+
+    def table(session: Session) -> object:
+        return quality_table(session, months=months, settings=settings, today=IN_PROGRESS_DAY)
+
+    def service(session: Session) -> object:
+        return compute_indicators(
+            session, request=by_service, settings=settings, today=IN_PROGRESS_DAY
+        )
+
+    return [
+        ("quality_table, 11 months kept", table, None),
+        ("compute_indicators (service), 11 months kept", service, None),
+        ("quality_table, after a late answer in September", table, answer_later_in_september),
+        ("compute_indicators (service), after a late answer", service, answer_later_in_september),
+    ]
+
+
+def take_changes(engine: Engine) -> float:
+    """Take the changes the fill logged (one per case), as the nightly refresh would; seconds."""
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        drop_changed_months(session)
+    return time.perf_counter() - started
+
+
+def keep_months_over(engine: Engine, *, months: Sequence[Month], settings: Settings) -> float:
+    """Keep the months over as of IN_PROGRESS_DAY, as the nightly refresh would; seconds."""
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        for dimensions in ((Dimension.CHANNEL, Dimension.KIND), (Dimension.SERVICE,)):
+            request = IndicatorRequest(months=months, dimensions=dimensions)
+            compute_indicators(session, request=request, settings=settings, today=IN_PROGRESS_DAY)
+    return time.perf_counter() - started
+
+
+def answer_later_in_september(engine: Engine) -> None:
+    """Commit one September answer moved a day later, as an agent's correction would."""
+    with session_scope(engine) as session:
+        case = session.exec(
+            select(Case)
+            .where(col(Case.answered_on).between(date(2026, 9, 1), date(2026, 9, 20)))
+            .order_by(col(Case.id))
+            .limit(1)
+        ).one()
+        assert case.answered_on is not None
+        case.answered_on += timedelta(days=1)
+
+
 class TimedOutError(Exception):
     """The database was stopped after the time allowed."""
 
@@ -656,11 +715,21 @@ def limited_session(engine: Engine, timeout: float) -> Iterator[Session]:
 
 
 def time_runs(
-    engine: Engine, work: Callable[[Session], object], *, repeat: int, timeout: float
+    engine: Engine,
+    work: Callable[[Session], object],
+    *,
+    repeat: int,
+    timeout: float,
+    prepare: Callable[[Engine], None] | None = None,
 ) -> list[float]:
-    """Each run's time in seconds; a run stopped after `timeout` counts as infinite, the last."""
+    """Each run's time in seconds; a run stopped after `timeout` counts as infinite, the last.
+
+    `prepare`, untimed, commits what each run starts from.
+    """
     timings = []
     for _ in range(repeat):
+        if prepare is not None:
+            prepare(engine)
         try:
             with limited_session(engine, timeout) as session:
                 started = time.perf_counter()
@@ -807,15 +876,18 @@ def run_database(
         fill(engine, count=cases, period=period, settings=settings)
         built = warm_calendar(engine, months=months, settings=settings)
         print(f"{backend}: calendar table built in {built:.2f} s")
+        taken = take_changes(engine)
+        print(f"{backend}: the fill's {cases} logged changes taken in {taken:.2f} s")
         describe_data(engine)
         results: dict[str, list[float]] = {}
         for name, work in measurements(months, settings):
-            results[name] = timings = time_runs(engine, work, repeat=repeat, timeout=timeout)
-            print(
-                f"{backend}: {name}: median / min (s) {summary(timings, timeout=timeout)} "
-                f"(runs: {', '.join(f'{t:.3f}' for t in timings)})",
-                flush=True,
-            )
+            results[name] = time_runs(engine, work, repeat=repeat, timeout=timeout)
+            _print_timings(backend, name, results[name], timeout=timeout)
+        kept_in = keep_months_over(engine, months=months, settings=settings)
+        print(f"{backend}: months over kept (two groupings) in {kept_in:.2f} s")
+        for name, work, prepare in kept_measurements(months, settings):
+            results[name] = time_runs(engine, work, repeat=repeat, timeout=timeout, prepare=prepare)
+            _print_timings(backend, name, results[name], timeout=timeout)
         table_name, table_work = measurements(months, settings)[1]
         steps: list[Callable[[], object]] = [
             partial(_print_table, engine, months=months, settings=settings, timeout=timeout),
@@ -833,6 +905,14 @@ def run_database(
         return results
     finally:
         engine.dispose()
+
+
+def _print_timings(backend: str, name: str, timings: list[float], *, timeout: float) -> None:
+    print(
+        f"{backend}: {name}: median / min (s) {summary(timings, timeout=timeout)} "
+        f"(runs: {', '.join(f'{t:.3f}' for t in timings)})",
+        flush=True,
+    )
 
 
 def _print_table(

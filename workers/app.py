@@ -11,6 +11,7 @@ TASK_MODULES = [
     "backend.outbox.tasks",
     "backend.alerts.tasks",
     "backend.letters.tasks",
+    "backend.indicators.tasks",
 ]
 
 

@@ -7,6 +7,7 @@ are the quality manager's manual indicators, with the values they entered.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -26,6 +27,8 @@ from backend.letters.formatting import decimal_fr
 from backend.models import CaseChannel, CaseKind, IndicatorUnit, ManualIndicator
 from backend.models.indicators import ManualIndicatorValue
 
+# The measured rows tell e-mails, letters and complaints apart.
+TABLE_DIMENSIONS = (Dimension.CHANNEL, Dimension.KIND)
 NOTHING = "–"  # a month without a figure: nothing answered, or no value entered
 
 
@@ -132,12 +135,15 @@ class QualityTable:
         return [month_label(month) for month in self.months]
 
 
-def quality_table(session: Session, *, months: Sequence[Month], settings: Settings) -> QualityTable:
+def quality_table(
+    session: Session, *, months: Sequence[Month], settings: Settings, today: date | None = None
+) -> QualityTable:
     """The table over these months: measured rows and active manual ones, by position."""
     groups = compute_indicators(
         session,
-        request=IndicatorRequest(months=months, dimensions=(Dimension.CHANNEL, Dimension.KIND)),
+        request=IndicatorRequest(months=months, dimensions=TABLE_DIMENSIONS),
         settings=settings,
+        today=today,
     )
     positioned: list[tuple[int, str, TableRow]] = [
         (

@@ -24,6 +24,8 @@ from backend.models.cases import (  # noqa: E402
 )
 from backend.models.indicators import (  # noqa: E402
     CalendarDay,
+    IndicatorChange,
+    IndicatorMonthCache,
     IndicatorUnit,
     ManualIndicator,
     ManualIndicatorValue,
@@ -62,6 +64,8 @@ __all__ = [
     "CaseReferenceCounter",
     "CaseStatus",
     "ImapTls",
+    "IndicatorChange",
+    "IndicatorMonthCache",
     "IndicatorUnit",
     "Letter",
     "LetterDelivery",

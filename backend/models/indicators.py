@@ -3,11 +3,18 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from backend.models.fields import enum_field, foreign_key, text_field, timestamp_field
+from backend.models.fields import (
+    enum_field,
+    foreign_key,
+    json_field,
+    text_field,
+    timestamp_field,
+)
 
 
 class CalendarDay(SQLModel, table=True):
@@ -26,6 +33,37 @@ class CalendarDay(SQLModel, table=True):
     working_days_through: int
     # working_days_through of the first working day on or after this one: where a delay starts.
     start_number: int
+
+
+class IndicatorChange(SQLModel, table=True):
+    """A change to a case or a wait that may alter the figures of its day's month and after.
+
+    Written by database triggers on cases and waiting_periods (see the migration), so that no
+    write path can forget it; read and deleted by the indicators' cache, which drops the months
+    it touches.
+    """
+
+    __tablename__ = "indicator_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The earliest day among the old and new values: no month before it is affected.
+    from_day: date = Field(index=True)
+
+
+class IndicatorMonthCache(SQLModel, table=True):
+    """The aggregate rows of one month that is over, for one way of counting and grouping."""
+
+    __tablename__ = "indicator_month_cache"
+    # Ids never reused on SQLite either: a month kept again is told apart by its new id.
+    __table_args__ = (sa.UniqueConstraint("scope_key", "month"), {"sqlite_autoincrement": True})
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The calendar, the counting rules and the grouping the rows were computed with.
+    scope_key: str = Field(max_length=200)
+    month: str = Field(max_length=7)
+    month_last_day: date = Field(index=True)
+    rows: dict[str, Any] = json_field()
+    computed_at: datetime = timestamp_field(now=True)
 
 
 class IndicatorUnit(StrEnum):

@@ -97,10 +97,12 @@ SPRING_2026: tuple[Spec, ...] = (
 )
 
 
-def add_cases(session: Session, specs: tuple[Spec, ...] = SPRING_2026) -> dict[str, Case]:
+def add_cases(
+    session: Session, specs: tuple[Spec, ...] = SPRING_2026, *, first_number: int = 1
+) -> dict[str, Case]:
     """The cases, with their days written by hand beside the instants."""
     cases: dict[str, Case] = {}
-    for number, spec in enumerate(specs, start=1):
+    for number, spec in enumerate(specs, start=first_number):
         case = Case(
             reference=f"TEST-2026-{number:06d}",
             channel=spec.channel,

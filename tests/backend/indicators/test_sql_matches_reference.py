@@ -10,9 +10,9 @@ from sqlmodel import Session, col
 from backend.config import Settings
 from backend.indicators.delays import CaseDays, DelayRules, WaitingDays
 from backend.indicators.periods import months_between, parse_month
-from backend.indicators.service import IndicatorRequest, compute_indicators
+from backend.indicators.service import IndicatorGroup, IndicatorRequest, compute_indicators
 from backend.models import Case, CaseChannel, CaseKind, WaitingPeriod
-from tests.backend.indicators.reference import ReferenceCase, reference_figures
+from tests.backend.indicators.reference import ReferenceCase, ReferenceFigures, reference_figures
 
 MONTHS = months_between(parse_month("2025-11"), parse_month("2026-10"))
 CASES = 10_000
@@ -57,37 +57,48 @@ def test_sql_and_python_agree_on_every_figure(
     cases = [random_case(generator, settings=settings) for _ in range(CASES)]
     _insert(session, cases, settings=settings)
 
-    groups = compute_indicators(session, request=IndicatorRequest(months=MONTHS), settings=settings)
     expected = reference_figures(cases, months=MONTHS, rules=DelayRules.from_settings(settings))
 
-    assert sum(group.answered for group in groups) > 7_000
-    for group in groups:
-        reference = expected[group.month]
-        assert (
-            group.received,
-            group.answered,
-            group.delay_total,
-            group.average_delay,
-            group.median_delay,
-            group.p90_delay,
-            group.max_delay,
-            group.within_target,
-            group.open_at_end,
-            group.past_due_at_end,
-            group.oldest_open_received_on,
-        ) == (
-            reference.received,
-            reference.answered,
-            sum(reference.delays),
-            reference.average_delay,
-            reference.percentile(5),
-            reference.percentile(9),
-            max(reference.delays, default=None),
-            reference.within_target,
-            reference.open_at_end,
-            reference.past_due_at_end,
-            reference.oldest_open_received_on,
-        ), group.month
+    # Once computed, then read back from the months kept (all of them are over).
+    for _ in ("computed", "kept"):
+        groups = compute_indicators(
+            session, request=IndicatorRequest(months=MONTHS), settings=settings
+        )
+        assert sum(group.answered for group in groups) > 7_000
+        for group in groups:
+            assert _figures(group) == _reference(expected[group.month]), group.month
+
+
+def _figures(group: IndicatorGroup) -> tuple[object, ...]:
+    return (
+        group.received,
+        group.answered,
+        group.delay_total,
+        group.average_delay,
+        group.median_delay,
+        group.p90_delay,
+        group.max_delay,
+        group.within_target,
+        group.open_at_end,
+        group.past_due_at_end,
+        group.oldest_open_received_on,
+    )
+
+
+def _reference(reference: ReferenceFigures) -> tuple[object, ...]:
+    return (
+        reference.received,
+        reference.answered,
+        sum(reference.delays),
+        reference.average_delay,
+        reference.percentile(5),
+        reference.percentile(9),
+        max(reference.delays, default=None),
+        reference.within_target,
+        reference.open_at_end,
+        reference.past_due_at_end,
+        reference.oldest_open_received_on,
+    )
 
 
 def _later(generator: random.Random, day: date, *, chance: float, days: int) -> date | None:

@@ -27,6 +27,8 @@ APPLICATION_TABLES = {
     "canned_replies",
     "case_reference_counters",
     "cases",
+    "indicator_changes",
+    "indicator_month_cache",
     "letters",
     "mailbox_sync_states",
     "mailboxes",
