@@ -6,11 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 # Debian packages the tests need: a real IMAP server, Pango and fonts for WeasyPrint's PDFs,
-# poppler-utils to read them back (pdftotext, pdftoppm); later features add theirs here.
+# poppler-utils to read them back (pdftotext, pdftoppm), Node.js for the test OpenID Connect
+# provider; later features add theirs here.
 SYSTEM_PACKAGES := dovecot-imapd libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-dejavu-core poppler-utils
+	fonts-dejavu-core poppler-utils nodejs
 
-.PHONY: run test lint pytest install install-dev system-deps constraints clean
+.PHONY: run test lint pytest install install-dev system-deps constraints clean oidc-provider
 
 run: $(VENV)/.installed-run
 	$(BIN)/qualipref run
@@ -23,9 +24,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 # The whole suite once on SQLite (the embedded default) and once on PostgreSQL.
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed-dev oidc-provider
 	QUALIPREF_TEST_DATABASE=sqlite $(BIN)/pytest
 	QUALIPREF_TEST_DATABASE=postgresql $(BIN)/pytest
+
+# The OpenID Connect provider the sign-in tests run (npm oidc-provider), from its lock file.
+oidc-provider: tests/fixtures/oidc_provider/node_modules/.package-lock.json
+tests/fixtures/oidc_provider/node_modules/.package-lock.json: tests/fixtures/oidc_provider/package-lock.json
+	cd tests/fixtures/oidc_provider && npm ci --no-audit --no-fund --loglevel=error
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev

@@ -4,11 +4,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from backend import __version__
+from backend.audit.router import router as audit_router
 from backend.cases.router import canned_router
 from backend.cases.router import router as cases_router
 from backend.indicators.router import router as indicators_router
 from backend.letters.router import letters_router, slots_router, templates_router
 from backend.mailboxes.router import router as mailboxes_router
+from backend.privacy.router import router as citizens_router
+from backend.users.router import users_router
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(mailboxes_router)
@@ -18,6 +21,9 @@ api_router.include_router(indicators_router)
 api_router.include_router(templates_router)
 api_router.include_router(letters_router)
 api_router.include_router(slots_router)
+api_router.include_router(audit_router)
+api_router.include_router(citizens_router)
+api_router.include_router(users_router)
 
 
 class VersionPublic(BaseModel):

@@ -113,6 +113,58 @@ class DelayTargets(BaseModel):
     within_target_rate_percent: float = Field(default=80.0, ge=0, le=100)
 
 
+class OidcSettings(BaseModel):
+    """OpenID Connect sign-in (ProConnect for the State's agents): off while no issuer is set."""
+
+    # The provider's issuer, its discovery document under <issuer>/.well-known/openid-configuration
+    # (ProConnect: https://<PROCONNECT_DOMAIN>/api/v2).
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Exactly as registered with the provider: https://<Qualipref's host>/auth/oidc/callback.
+    redirect_uri: str | None = None
+    scopes: str = "openid email given_name usual_name uid"
+    # Sent only when set, for a provider that asks for an authentication level.
+    acr_values: str | None = None
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> Self:
+        if not self.issuer:
+            return self
+        missing = [
+            f"QUALIPREF_OIDC__{name.upper()}"
+            for name in ("client_id", "client_secret", "redirect_uri")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} must be set with QUALIPREF_OIDC__ISSUER")
+        if "openid" not in self.scopes.split():
+            raise ValueError("QUALIPREF_OIDC__SCOPES must include openid")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """True when sign-in through the provider is configured."""
+        return bool(self.issuer)
+
+
+class RetentionSettings(BaseModel):
+    """How long personal data is kept (see docs/privacy.md)."""
+
+    # Months after a case is closed before its personal data is removed; dates, channel, kind
+    # and delays stay, so past indicators never change.
+    months_after_closure: int = Field(default=24, ge=1)
+    # Another period for some kinds, e.g. {"complaint": 36}.
+    months_by_kind: dict[str, int] = Field(default_factory=dict)
+    # Audit events are deleted after this many months.
+    audit_months: int = Field(default=12, ge=1)
+
+    def months_for(self, kind: str) -> int:
+        """The retention period of a kind of case, in months after closure."""
+        return self.months_by_kind.get(kind, self.months_after_closure)
+
+
 class Settings(BaseSettings):
     """Every setting of Qualipref; see README for the environment variable names."""
 
@@ -126,6 +178,13 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    # A browser session lasts a working day; signing in again is cheap.
+    session_lifetime_hours: Annotated[float, Field(gt=0)] = 10.0
+    # Off only behind a plain-HTTP test server: browsers keep Secure cookies on localhost.
+    session_cookie_secure: bool = True
+    # After this many failed sign-ins in a row the account waits, then twice as long each time.
+    login_max_failures: Annotated[int, Field(ge=1)] = 5
+    login_lockout_seconds: Annotated[float, Field(gt=0)] = 60.0
     data_dir: Path = Path("./var")
     database_url: str = ""
     broker_url: str = ""
@@ -148,6 +207,9 @@ class Settings(BaseSettings):
     # Each night at this local time, beat takes the day's changes and computes the months over
     # of the default twelve, so the first quality table of the day is read, not computed.
     indicator_refresh_time: str = "05:30"
+    retention: RetentionSettings = RetentionSettings()
+    # Each night at this local time, beat removes the personal data whose time is over.
+    retention_time: str = "03:30"
     # The days a case waits for the citizen's documents are left out of its delay (the
     # préfecture cannot answer meanwhile); a holding reply announcing a processing time counts
     # as the answer only when asked (Services Publics+ accepts it, Qual-e-pref did not).
@@ -190,6 +252,8 @@ class Settings(BaseSettings):
     # `qualipref run` fills a database without cases with a year of demo correspondence, so that
     # a laptop shows a living system; never in production (see docs/demo.md).
     demo_data: bool = True
+    # Agents sign in through ProConnect (QUALIPREF_OIDC__ISSUER, ...), see docs/oidc.md.
+    oidc: OidcSettings = OidcSettings()
 
     @field_validator("data_dir")
     @classmethod
@@ -226,7 +290,7 @@ class Settings(BaseSettings):
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("QUALIPREF_SECRET_KEY must be at least 32 characters in production")
 
-    @field_validator("overdue_alert_time", "indicator_refresh_time")
+    @field_validator("overdue_alert_time", "indicator_refresh_time", "retention_time")
     @classmethod
     def _clock_time(cls, value: str, info: ValidationInfo) -> str:
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())

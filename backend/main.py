@@ -9,6 +9,8 @@ from backend.cases.router import CASE_ERRORS, case_error_handler
 from backend.config import get_settings
 from backend.health.router import router as health_router
 from backend.letters.router import LETTER_ERRORS, letter_error_handler
+from backend.users.oidc_router import router as oidc_router
+from backend.users.router import router as auth_router
 from backend.validation import french_validation_handler
 
 
@@ -27,6 +29,8 @@ def create_app() -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(auth_router)
+    app.include_router(oidc_router)
     for error_class in CASE_ERRORS:
         app.add_exception_handler(error_class, case_error_handler)
     for error_class in LETTER_ERRORS:

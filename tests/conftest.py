@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.mailboxes",
     "tests.fixtures.users",
+    "tests.fixtures.oidc",
 ]
 
 

@@ -12,6 +12,7 @@ TASK_MODULES = [
     "backend.alerts.tasks",
     "backend.letters.tasks",
     "backend.indicators.tasks",
+    "backend.privacy.tasks",
 ]
 
 

@@ -28,6 +28,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "qualipref.send_overdue_alerts",
             "schedule": _daily_at(settings.overdue_alert_time),
         },
+        "apply-retention": {
+            "task": "qualipref.apply_retention",
+            "schedule": _daily_at(settings.retention_time),
+        },
         "refresh-indicators": {
             "task": "qualipref.refresh_indicators",
             "schedule": _daily_at(settings.indicator_refresh_time),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, tuple_
 from sqlmodel import Session, col, select
 
+from backend.audit.service import READ_ACTIONS
 from backend.cases.workflow import AWAITING_ANSWER
 from backend.database import in_list_chunks
 from backend.indicators.delays import WaitingDays
@@ -30,6 +31,7 @@ from backend.models import (
     WaitingPeriod,
 )
 from backend.models.types import UTCDateTime
+from backend.users.access import Viewer, visible_cases
 
 
 def case_messages(session: Session, *, case_id: int) -> list[tuple[Message, list[Attachment]]]:
@@ -73,11 +75,15 @@ def case_outbox(session: Session, *, case_id: int) -> Sequence[OutboxEmail]:
 
 
 def case_events(session: Session, *, case_id: int) -> Sequence[AuditEvent]:
-    """The case's timeline, with those of the cases merged into it, oldest first."""
+    """The case's timeline, with those of the cases merged into it, oldest first.
+
+    Who read the case is in the audit trail, not in the timeline of what happened to it.
+    """
     merged = select(Case.id).where(col(Case.merged_into_id) == case_id)
     return session.exec(
         select(AuditEvent)
         .where(or_(col(AuditEvent.case_id) == case_id, col(AuditEvent.case_id).in_(merged)))
+        .where(col(AuditEvent.action).not_in(READ_ACTIONS))
         .order_by(col(AuditEvent.occurred_at), col(AuditEvent.id))
     ).all()
 
@@ -152,11 +158,23 @@ class InvalidCursorError(ValueError):
 
 
 def list_cases(
-    session: Session, *, filters: CaseFilters, sort: CaseSort, cursor: str | None, limit: int
+    session: Session,
+    *,
+    viewer: Viewer,
+    filters: CaseFilters,
+    sort: CaseSort,
+    cursor: str | None,
+    limit: int,
 ) -> CasePage:
-    """A page of cases after the cursor: keyset pagination, as fast on page 500 as on page 1."""
+    """A page of the cases the viewer may see, after the cursor: keyset pagination, as fast on
+    page 500 as on page 1."""
     keys = _sort_keys(sort)
-    query = select(Case).where(*_conditions(filters)).order_by(*keys.order).limit(limit + 1)
+    query = (
+        select(Case)
+        .where(visible_cases(viewer), *_conditions(filters))
+        .order_by(*keys.order)
+        .limit(limit + 1)
+    )
     if cursor is not None:
         query = query.where(keys.after(_decode_cursor(cursor, sort=sort)))
     cases = list(session.exec(query).all())
@@ -166,10 +184,12 @@ def list_cases(
     return CasePage(cases=cases, next_cursor=next_cursor)
 
 
-def count_by_status(session: Session, *, filters: CaseFilters) -> dict[str, int]:
+def count_by_status(session: Session, *, viewer: Viewer, filters: CaseFilters) -> dict[str, int]:
     """How many cases of the list are in each status."""
     rows = session.exec(
-        select(Case.status, func.count()).where(*_conditions(filters)).group_by(col(Case.status))
+        select(Case.status, func.count())
+        .where(visible_cases(viewer), *_conditions(filters))
+        .group_by(col(Case.status))
     ).all()
     counts = dict.fromkeys((status.value for status in CaseStatus), 0)
     counts.update((CaseStatus(status).value, count) for status, count in rows)

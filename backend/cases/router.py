@@ -11,8 +11,6 @@ from typing import Annotated, Any
 from fastapi import (
     APIRouter,
     Body,
-    Depends,
-    Header,
     HTTPException,
     Query,
     Request,
@@ -22,8 +20,10 @@ from fastapi import (
 from fastapi.responses import FileResponse, JSONResponse
 from sqlmodel import Session
 
+from backend.audit.service import record
 from backend.calendar.working_days import days_left
 from backend.cases import service
+from backend.cases.dependencies import CaseForChangeDep, VisibleCaseDep
 from backend.cases.replies import reply_by_email
 from backend.cases.repository import (
     CaseFilters,
@@ -64,16 +64,24 @@ from backend.cases.schemas import (
     StatusRequest,
     WaitingPeriodPublic,
 )
-from backend.cases.service import CaseInputError, CaseNotFoundError, PaperMail, StaleCaseError
+from backend.cases.service import (
+    CaseForbiddenError,
+    CaseInputError,
+    CaseNotFoundError,
+    PaperMail,
+    StaleCaseError,
+)
 from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError, allowed_operations
 from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
 from backend.indicators.delays import CaseDays, DelayRules, WaitingDays, case_delay
-from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus
+from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus, Service
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
+from backend.users.access import ViewerDep
 from backend.users.dependencies import CurrentUserDep
+from backend.validation import Day, RowId, Text
 
 router = APIRouter(prefix="/cases", tags=["dossiers"])
 canned_router = APIRouter(prefix="/canned-replies", tags=["réponses types"])
@@ -90,58 +98,29 @@ DEFAULT_PAPER_KIND = {
 CASE_ERRORS: dict[type[Exception], int] = {
     TransitionNotAllowedError: status.HTTP_409_CONFLICT,
     CaseNotFoundError: status.HTTP_404_NOT_FOUND,
+    CaseForbiddenError: status.HTTP_403_FORBIDDEN,
     StaleCaseError: status.HTTP_412_PRECONDITION_FAILED,
     CaseInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
-
-
-def expected_version(
-    if_match: Annotated[
-        str | None,
-        Header(description="L'ETag du dossier lu, par exemple \"3\" : refus 412 s'il a changé."),
-    ] = None,
-) -> int:
-    """The version the caller read, from If-Match; a change without one is refused."""
-    if if_match is None:
-        raise HTTPException(
-            status.HTTP_428_PRECONDITION_REQUIRED,
-            detail="En-tête If-Match requis : indiquez la version du dossier que vous modifiez.",
-        )
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=f"If-Match illisible : {if_match!r}."
-        ) from error
-
-
-VersionDep = Annotated[int, Depends(expected_version)]
-
-
-def _load_for_change(session: SessionDep, case_id: int, version: VersionDep) -> Case:
-    return service.load_case(session, case_id=case_id, expected_version=version)
-
-
-CaseForChangeDep = Annotated[Case, Depends(_load_for_change)]
 
 
 @router.get("", response_model=CaseListPublic)
 def read_cases(
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUserDep,
-    mailbox_id: int | None = None,
+    viewer: ViewerDep,
+    mailbox_id: RowId | None = None,
     channel: CaseChannel | None = None,
     kind: CaseKind | None = None,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
-    service_id: int | None = None,
-    assignee_id: int | None = None,
+    service_id: RowId | None = None,
+    assignee_id: RowId | None = None,
     overdue: Annotated[bool, Query(description="Seulement les dossiers en retard.")] = False,
     due_before: date | None = None,
-    received_from: Annotated[date | None, Query(description="Reçus ce jour ou après.")] = None,
-    received_to: Annotated[date | None, Query(description="Reçus ce jour ou avant.")] = None,
+    received_from: Annotated[Day | None, Query(description="Reçus ce jour ou après.")] = None,
+    received_to: Annotated[Day | None, Query(description="Reçus ce jour ou avant.")] = None,
     q: Annotated[
-        str | None,
+        Text | None,
         Query(
             max_length=200, description="Texte cherché dans l'objet, l'expéditeur, les messages."
         ),
@@ -168,13 +147,17 @@ def read_cases(
         text=q.strip() if q and q.strip() else None,
     )
     try:
-        page = list_cases(session, filters=filters, sort=sort, cursor=cursor, limit=limit)
+        page = list_cases(
+            session, viewer=viewer, filters=filters, sort=sort, cursor=cursor, limit=limit
+        )
     except InvalidCursorError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
     return CaseListPublic(
         items=_public_cases(session, page.cases, settings=settings),
         next_cursor=page.next_cursor,
-        counts=count_by_status(session, filters=filters) if cursor is None else None,
+        counts=(
+            count_by_status(session, viewer=viewer, filters=filters) if cursor is None else None
+        ),
     )
 
 
@@ -183,12 +166,12 @@ def read_case(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUserDep,
-    case_id: int,
+    case: VisibleCaseDep,
     response: Response,
 ) -> CaseDetail:
-    """A case with its messages, outgoing mail, waiting periods and timeline."""
-    case = service.load_case(session, case_id=case_id)
+    """A case with its messages, outgoing mail, waiting periods and timeline; the view is traced."""
     assert case.id is not None
+    record(session, action="case.viewed", actor=user, case_id=case.id, object_type="case")
     response.headers["ETag"] = _etag(case)
     public = _public(session, case, settings=settings)
     return CaseDetail(
@@ -221,16 +204,25 @@ def download_attachment(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUserDep,
-    case_id: int,
-    attachment_id: int,
+    case: VisibleCaseDep,
+    attachment_id: RowId,
 ) -> FileResponse:
     """An attachment of the case, always as a download: never shown inline by the browser."""
-    attachment = case_attachment(session, case_id=case_id, attachment_id=attachment_id)
+    assert case.id is not None
+    attachment = case_attachment(session, case_id=case.id, attachment_id=attachment_id)
     if attachment is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            detail=f"Aucune pièce jointe n° {attachment_id} dans le dossier n° {case_id}.",
+            detail=f"Aucune pièce jointe n° {attachment_id} dans le dossier n° {case.id}.",
         )
+    record(
+        session,
+        action="attachment.downloaded",
+        actor=user,
+        case_id=case.id,
+        object_type="attachment",
+        object_id=attachment.id,
+    )
     return FileResponse(
         FileStore(settings.file_store_dir).path_for(attachment.sha256),
         media_type=attachment.content_type,
@@ -439,13 +431,17 @@ def merge(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUserDep,
+    viewer: ViewerDep,
     case: CaseForChangeDep,
     request: MergeRequest,
     response: Response,
 ) -> CasePublic:
     """Merge another case of the same citizen into this one (its messages come along)."""
     source = service.load_case(
-        session, case_id=request.source_case_id, expected_version=request.source_version
+        session,
+        case_id=request.source_case_id,
+        viewer=viewer,
+        expected_version=request.source_version,
     )
     service.merge(session, target=case, source=source, actor=user, settings=settings)
     return _changed(session, case, settings=settings, response=response)
@@ -475,7 +471,7 @@ def reply(
 
 @canned_router.get("", response_model=list[CannedReplyPublic])
 def read_canned_replies(
-    session: SessionDep, user: CurrentUserDep, service_id: int | None = None
+    session: SessionDep, user: CurrentUserDep, service_id: RowId | None = None
 ) -> Sequence[CannedReply]:
     """The canned replies of a service, and those of every service."""
     return canned_replies(session, service_id=service_id)
@@ -486,6 +482,7 @@ def add_canned_reply(
     session: SessionDep, user: CurrentUserDep, canned_in: CannedReplyCreate
 ) -> CannedReply:
     """Add a canned reply to the library."""
+    _check_service(session, canned_in.service_id)
     canned = CannedReply.model_validate(canned_in)
     session.add(canned)
     session.flush()
@@ -494,7 +491,7 @@ def add_canned_reply(
 
 @canned_router.patch("/{canned_id}", response_model=CannedReplyPublic)
 def change_canned_reply(
-    session: SessionDep, user: CurrentUserDep, canned_id: int, canned_in: CannedReplyUpdate
+    session: SessionDep, user: CurrentUserDep, canned_id: RowId, canned_in: CannedReplyUpdate
 ) -> CannedReply:
     """Change the title or the text of a canned reply."""
     canned = _canned_or_404(session, canned_id)
@@ -506,9 +503,15 @@ def change_canned_reply(
 
 
 @canned_router.delete("/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_canned_reply(session: SessionDep, user: CurrentUserDep, canned_id: int) -> None:
+def remove_canned_reply(session: SessionDep, user: CurrentUserDep, canned_id: RowId) -> None:
     """Remove a canned reply from the library (replies already sent keep their text)."""
     session.delete(_canned_or_404(session, canned_id))
+
+
+def _check_service(session: Session, service_id: int | None) -> None:
+    """A canned reply of a service that exists, or of every service."""
+    if service_id is not None and session.get(Service, service_id) is None:
+        raise CaseInputError(f"Aucun service n° {service_id}.")
 
 
 def _canned_or_404(session: SessionDep, canned_id: int) -> CannedReply:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from backend.models import AnswerChannel, CaseChannel, CaseKind, CaseStatus, OutboxStatus
+from backend.validation import Day, PartialUpdate, RequestBody, RowId
 
 
 class CasePublic(BaseModel):
@@ -144,11 +145,11 @@ class CaseDetail(CasePublic):
     events: list[EventPublic]
 
 
-class PaperMailCreate(BaseModel):
+class PaperMailCreate(RequestBody):
     """A letter (courrier) or suggestion-box slip (urne) to register."""
 
     channel: Literal[CaseChannel.PAPER, CaseChannel.SUGGESTION_BOX] = CaseChannel.PAPER
-    received_on: date | None = Field(
+    received_on: Day | None = Field(
         default=None, description="Date du cachet de réception ; aujourd'hui par défaut."
     )
     sender_name: str = Field(min_length=1, max_length=320)
@@ -167,8 +168,8 @@ class ClassifyRequest(BaseModel):
 class AssignRequest(BaseModel):
     """A service and, optionally, one of its agents."""
 
-    service_id: int | None = None
-    assignee_id: int | None = None
+    service_id: RowId | None = None
+    assignee_id: RowId | None = None
 
 
 class StatusRequest(BaseModel):
@@ -187,16 +188,16 @@ class AnsweredElsewhereRequest(BaseModel):
     """An answer given by phone, by post or in person."""
 
     channel: Literal[AnswerChannel.PHONE, AnswerChannel.POST, AnswerChannel.IN_PERSON]
-    answered_on: date
+    answered_on: Day
 
 
-class DocumentsRequest(BaseModel):
+class DocumentsRequest(RequestBody):
     """The documents the citizen is asked for."""
 
     documents: list[str] = Field(min_length=1)
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(RequestBody):
     """An internal note."""
 
     text: str = Field(min_length=1, max_length=20_000)
@@ -214,25 +215,25 @@ class CaseListPublic(BaseModel):
     )
 
 
-class ReplyRequest(BaseModel):
+class ReplyRequest(RequestBody):
     """An e-mail reply: the agent's text, or a canned reply with its variables."""
 
     text: str | None = Field(default=None, max_length=100_000)
-    canned_reply_id: int | None = None
+    canned_reply_id: RowId | None = None
     variables: dict[str, str] = Field(
         default_factory=dict, description="Valeurs des variables propres à la réponse type."
     )
 
 
-class CannedReplyCreate(BaseModel):
+class CannedReplyCreate(RequestBody):
     """A reusable reply text; {{ reference }}, {{ citizen_name }}… are filled from the case."""
 
-    service_id: int | None = Field(default=None, description="Aucun : pour tous les services.")
+    service_id: RowId | None = Field(default=None, description="Aucun : pour tous les services.")
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=100_000)
 
 
-class CannedReplyUpdate(BaseModel):
+class CannedReplyUpdate(PartialUpdate):
     """The fields of a canned reply to change."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -251,5 +252,5 @@ class CannedReplyPublic(CannedReplyCreate):
 class MergeRequest(BaseModel):
     """The case to merge into this one, at the version the agent read."""
 
-    source_case_id: int
+    source_case_id: RowId
     source_version: int

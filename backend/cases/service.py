@@ -32,11 +32,14 @@ from backend.models import (
     CaseStatus,
     Message,
     Service,
+    ServiceMembership,
     User,
+    UserRole,
     WaitingPeriod,
 )
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
+from backend.users.access import Viewer, visible_cases
 
 # The made-up Message-ID domain of paper letters: nothing ever answers it.
 PAPER_MESSAGE_DOMAIN = f"courrier.{SYNTHETIC_DOMAIN}"
@@ -47,6 +50,10 @@ PAPER_RECEIPT_TIME = time(12, 0)
 
 class CaseNotFoundError(LookupError):
     """No case with this id."""
+
+
+class CaseForbiddenError(Exception):
+    """The user's role does not allow this change."""
 
 
 class StaleCaseError(Exception):
@@ -70,17 +77,25 @@ class PaperMail:
     kind: CaseKind
 
 
-def load_case(session: Session, *, case_id: int, expected_version: int | None = None) -> Case:
-    """The case, refusing a stale version: two agents never silently overwrite each other."""
-    case = session.get(Case, case_id)
+def load_case(
+    session: Session, *, case_id: int, viewer: Viewer, expected_version: int | None = None
+) -> Case:
+    """The case if the viewer may see it (else not found), at the version they read."""
+    case = session.exec(select(Case).where(col(Case.id) == case_id, visible_cases(viewer))).first()
     if case is None:
         raise CaseNotFoundError(f"Aucun dossier n° {case_id}.")
-    if expected_version is not None and case.version != expected_version:
+    if expected_version is not None:
+        check_version(case, expected_version=expected_version)
+    return case
+
+
+def check_version(case: Case, *, expected_version: int) -> None:
+    """Refuse a change made on a stale version: two agents never silently overwrite each other."""
+    if case.version != expected_version:
         raise StaleCaseError(
             f"Le dossier {case.reference} a été modifié entre-temps (version {case.version}, "
             f"et non {expected_version}) : rechargez-le avant de recommencer."
         )
-    return case
 
 
 def classify(
@@ -106,6 +121,7 @@ def assign(
         raise CaseInputError(f"Aucun service n° {service_id}.")
     if assignee_id is not None and session.get(User, assignee_id) is None:
         raise CaseInputError(f"Aucun agent n° {assignee_id}.")
+    _check_assignment(session, actor=actor, service_id=service_id, assignee_id=assignee_id)
     changes = _set(
         case,
         service_id=service_id,
@@ -113,6 +129,22 @@ def assign(
         status=status_after_assignment(current=case.status, has_agent=assignee_id is not None),
     )
     return _record(session, case=case, actor=actor, action="case.assigned", changes=changes)
+
+
+def _check_assignment(
+    session: Session, *, actor: User, service_id: int | None, assignee_id: int | None
+) -> None:
+    """An agent takes a case or passes it to a service; a service head gives it to an agent,
+    who must belong to the service."""
+    gives_to_another = assignee_id is not None and assignee_id != actor.id
+    if gives_to_another and actor.role is UserRole.AGENT:
+        raise CaseForbiddenError("Seul un chef de service attribue un dossier à un autre agent.")
+    if assignee_id is not None and service_id is not None:
+        membership = session.get(ServiceMembership, (assignee_id, service_id))
+        if membership is None:
+            raise CaseInputError(
+                f"L'agent n° {assignee_id} n'est pas membre du service n° {service_id}."
+            )
 
 
 def set_status(session: Session, *, case: Case, status: CaseStatus, actor: User) -> Case:

@@ -13,7 +13,8 @@ from backend.indicators.cli import indicators
 from backend.letters.cli import letter_app
 from backend.mailboxes.cli import idle, import_mail, mailbox_app, poll
 from backend.outbox.cli import outbox_app
-from backend.users.cli import token_app, user_app
+from backend.privacy.cli import retention
+from backend.users.cli import service_app, token_app, user_app
 
 app = typer.Typer(
     name="qualipref",
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(service_app, name="service")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(letter_app, name="letter")
@@ -39,6 +41,9 @@ app.command("worker", help="Lancer un worker Celery (avec l'ordonnanceur en mode
 )
 app.command("beat", help="Lancer l'ordonnanceur Celery seul (un seul par installation).")(
     processes.beat
+)
+app.command("retention", help="Supprimer les données personnelles dont la durée est échue.")(
+    retention
 )
 app.command("demo", help="Remplir une base vide avec une année de courrier de démonstration.")(demo)
 app.command("run", help="Migrer la base puis lancer API, worker, ordonnanceur et IDLE (Ctrl-C).")(

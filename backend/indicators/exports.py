@@ -145,7 +145,7 @@ def table_csv(table: QualityTable) -> bytes:
     for row in table.rows:
         numbers = [_csv_number(value, unit=row.unit) for value in row.values]
         lines.append([row.label, row.periodicity, row.target, *numbers])
-    return _csv_bytes(lines)
+    return csv_bytes(lines)
 
 
 def groups_csv(groups: Sequence[IndicatorGroup]) -> bytes:
@@ -153,7 +153,7 @@ def groups_csv(groups: Sequence[IndicatorGroup]) -> bytes:
     lines: list[list[str]] = [[column.heading for column in GROUP_COLUMNS]]
     for group in groups:
         lines.append([_csv_cell(column, group) for column in GROUP_COLUMNS])
-    return _csv_bytes(lines)
+    return csv_bytes(lines)
 
 
 def table_xlsx(table: QualityTable) -> bytes:
@@ -258,7 +258,8 @@ def _aligned(lines: list[list[str]]) -> str:
     return "\n".join(rendered) + "\n"
 
 
-def _csv_bytes(lines: list[list[str]]) -> bytes:
+def csv_bytes(lines: list[list[str]]) -> bytes:
+    """Rows as the French spreadsheets read CSV: semicolons, CRLF, UTF-8 with a BOM."""
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(lines)
     return buffer.getvalue().encode("utf-8-sig")

@@ -7,10 +7,13 @@ from datetime import date, timedelta
 from babel.dates import format_date
 
 from backend.indicators.queries import Dimension, Month
+from backend.validation import FIRST_DAY, LAST_DAY
 
 _MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 # A 12-month table is the usual request; five years is plenty and keeps a request bounded.
 MAX_MONTHS = 60
+# The years a period may name: those of the days a request may give (year 9999 was a 500).
+FIRST_YEAR, LAST_YEAR = FIRST_DAY.year, LAST_DAY.year
 
 
 class PeriodError(ValueError):
@@ -22,6 +25,10 @@ def parse_month(text: str) -> Month:
     match = _MONTH_PATTERN.match(text.strip())
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise PeriodError(f"Mois invalide « {text} » : attendu AAAA-MM, par exemple 2026-03.")
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise PeriodError(
+            f"Mois hors limites « {text} » : de {FIRST_YEAR}-01 à {LAST_YEAR}-12 seulement."
+        )
     return month_of(date(int(match.group(1)), int(match.group(2)), 1))
 
 

@@ -186,7 +186,7 @@ def answered_statistics(session: Session, *, scope: Scope) -> list[AnsweredRow]:
 def backlog(session: Session, *, scope: Scope) -> list[BacklogRow]:
     """Cases open at the end of each month, of which past their due date, and the oldest."""
     received = _CALENDAR.alias("received_day")
-    resolved_on = _resolved_on(scope.rules)
+    resolved = resolved_on(scope.rules)
     months = sa.union_all(
         *(
             sa.select(
@@ -203,7 +203,7 @@ def backlog(session: Session, *, scope: Scope) -> list[BacklogRow]:
     open_cases = (
         sa.select(
             col(Case.received_on).label("received_on"),
-            resolved_on.label("resolved_on"),
+            resolved.label("resolved_on"),
             col(Case.due_date).label("due_date"),
             *dimensions,
         )
@@ -212,8 +212,8 @@ def backlog(session: Session, *, scope: Scope) -> list[BacklogRow]:
         .where(
             _not_merged(session),
             col(Case.received_on) <= scope.last_day,
-            sa.or_(resolved_on.is_(None), resolved_on > received.c.month_last_day),
-            sa.or_(resolved_on.is_(None), resolved_on > scope.months[0].last_day),
+            sa.or_(resolved.is_(None), resolved > received.c.month_last_day),
+            sa.or_(resolved.is_(None), resolved > scope.months[0].last_day),
         )
         .cte("open_cases")
         .prefix_with("MATERIALIZED")
@@ -326,7 +326,7 @@ def _waited_days(scope: Scope) -> sa.Select[Any]:
     return statement
 
 
-def _resolved_on(rules: DelayRules) -> ColumnElement[Any]:
+def resolved_on(rules: DelayRules) -> ColumnElement[Any]:
     """The day a case stopped being open: its answer, or its closing without one."""
     answered_on = answer_on(rules)
     closed_first = sa.and_(

@@ -7,10 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import Session
 
+from backend.audit.service import record
 from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
 from backend.indicators import manual
+from backend.indicators.case_list import FigureFilters, Measure, figure_cases
+from backend.indicators.delays import DelayRules
 from backend.indicators.exports import (
     MEDIA_TYPES,
     ExportFormat,
@@ -18,9 +21,15 @@ from backend.indicators.exports import (
     groups_report,
     table_report,
 )
-from backend.indicators.periods import PeriodError, parse_dimensions, requested_months
+from backend.indicators.periods import (
+    PeriodError,
+    parse_dimensions,
+    parse_month,
+    requested_months,
+)
 from backend.indicators.queries import Month
 from backend.indicators.schemas import (
+    FigureCasePublic,
     IndicatorsPublic,
     ManualIndicatorCreate,
     ManualIndicatorPublic,
@@ -31,8 +40,9 @@ from backend.indicators.schemas import (
 )
 from backend.indicators.service import IndicatorRequest, compute_indicators
 from backend.indicators.table import quality_table
-from backend.models import ManualIndicator, User, UserRole
+from backend.models import CaseChannel, CaseKind, ManualIndicator, User, UserRole
 from backend.users.dependencies import CurrentUserDep
+from backend.validation import RowId
 
 router = APIRouter(prefix="/indicators", tags=["indicateurs"])
 FirstMonth = Annotated[
@@ -67,11 +77,10 @@ def read_indicators(
     groups = compute_indicators(
         session, request=IndicatorRequest(months=months, dimensions=dimensions), settings=settings
     )
-    return _response(
-        groups_report(
-            groups, months=months, dimensions=dimensions, export_format=_api(export_format)
-        )
+    report = groups_report(
+        groups, months=months, dimensions=dimensions, export_format=_api(export_format)
     )
+    return _response(session, report, user=user)
 
 
 @router.get("/table", response_model=QualityTablePublic, responses=_FILE_RESPONSES)
@@ -87,7 +96,38 @@ def read_table(
     table = quality_table(
         session, months=_months(first, last, settings=settings), settings=settings
     )
-    return _response(table_report(table, export_format=_api(export_format)))
+    return _response(session, table_report(table, export_format=_api(export_format)), user=user)
+
+
+@router.get("/cases", response_model=list[FigureCasePublic])
+def read_figure_cases(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    month: Annotated[str, Query(description="Le mois du chiffre, AAAA-MM.")],
+    measure: Annotated[Measure, Query(description="Reçus, répondus, ou ouverts en fin de mois.")],
+    channel: CaseChannel | None = None,
+    kind: CaseKind | None = None,
+    mailbox_id: RowId | None = None,
+    service_id: RowId | None = None,
+    after_id: Annotated[RowId | None, Query(description="Page suivante : dernier id lu.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[FigureCasePublic]:
+    """The cases behind a figure, across services, without personal data (quality manager)."""
+    _check_editor(user)
+    with _refused_as_422():
+        figure_month = parse_month(month)
+    return figure_cases(
+        session,
+        month=figure_month,
+        measure=measure,
+        filters=FigureFilters(
+            channel=channel, kind=kind, mailbox_id=mailbox_id, service_id=service_id
+        ),
+        rules=DelayRules.from_settings(settings),
+        after_id=after_id,
+        limit=limit,
+    )
 
 
 @router.get("/manual", response_model=list[ManualIndicatorPublic])
@@ -110,7 +150,7 @@ def create_manual_indicator(
 
 @router.patch("/manual/{indicator_id}", response_model=ManualIndicatorPublic)
 def update_manual_indicator(
-    session: SessionDep, user: CurrentUserDep, indicator_id: int, request: ManualIndicatorUpdate
+    session: SessionDep, user: CurrentUserDep, indicator_id: RowId, request: ManualIndicatorUpdate
 ) -> ManualIndicatorPublic:
     """Rename, reorder, retarget or retire a manual indicator."""
     _check_editor(user)
@@ -124,7 +164,7 @@ def update_manual_indicator(
 def set_manual_value(
     session: SessionDep,
     user: CurrentUserDep,
-    indicator_id: int,
+    indicator_id: RowId,
     month: str,
     request: ManualValueUpdate,
 ) -> ManualValuePublic:
@@ -147,7 +187,7 @@ def set_manual_value(
 
 @router.delete("/manual/{indicator_id}/values/{month}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_manual_value(
-    session: SessionDep, user: CurrentUserDep, indicator_id: int, month: str
+    session: SessionDep, user: CurrentUserDep, indicator_id: RowId, month: str
 ) -> Response:
     """Remove the value of a month."""
     _check_editor(user)
@@ -181,11 +221,18 @@ def _api(export_format: ExportFormat) -> ExportFormat:
     return export_format
 
 
-def _response(report: Report) -> Response:
-    """JSON inline; a spreadsheet or CSV as a download named after the period."""
+def _response(session: Session, report: Report, *, user: User) -> Response:
+    """JSON inline; a spreadsheet or CSV as a download named after the period, traced."""
     headers = {}
     if report.media_type != MEDIA_TYPES[ExportFormat.JSON]:
         headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+        record(
+            session,
+            action="indicators.exported",
+            actor=user,
+            object_type="export",
+            details={"file": report.filename},
+        )
     return Response(content=report.content, media_type=report.media_type, headers=headers)
 
 

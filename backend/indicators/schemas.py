@@ -4,12 +4,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.indicators.queries import Dimension
 from backend.indicators.service import IndicatorGroup
 from backend.indicators.table import QualityTable
 from backend.models import CaseChannel, CaseKind, IndicatorUnit, ManualIndicator
+from backend.validation import Int32, PartialUpdate, RequestBody
 
 
 class IndicatorGroupPublic(BaseModel):
@@ -109,26 +110,26 @@ class QualityTablePublic(BaseModel):
         )
 
 
-class ManualIndicatorCreate(BaseModel):
+class ManualIndicatorCreate(RequestBody):
     """A new indicator of the table that no mailbox measures."""
 
     label: str = Field(min_length=1, max_length=200, examples=["Taux d'appels décrochés"])
     periodicity: str = Field(default="Indicateur mensuel", max_length=200)
     target: str = Field(default="", max_length=100, examples=["90,00 %"])
     unit: IndicatorUnit = IndicatorUnit.PERCENT
-    position: int = Field(
+    position: Int32 = Field(
         default=100, description="Rang dans le tableau (délais mesurés : 500 à 530)."
     )
 
 
-class ManualIndicatorUpdate(BaseModel):
+class ManualIndicatorUpdate(PartialUpdate):
     """Changes to a manual indicator; what is left out stays."""
 
     label: str | None = Field(default=None, min_length=1, max_length=200)
     periodicity: str | None = Field(default=None, max_length=200)
     target: str | None = Field(default=None, max_length=100)
     unit: IndicatorUnit | None = None
-    position: int | None = None
+    position: Int32 | None = None
     active: bool | None = None
 
 
@@ -149,7 +150,7 @@ class ManualIndicatorPublic(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
-class ManualValueUpdate(BaseModel):
+class ManualValueUpdate(RequestBody):
     """The value of a manual indicator for a month (a percentage as 89.65)."""
 
     value: Decimal = Field(max_digits=14, decimal_places=4)
@@ -167,3 +168,23 @@ class ManualValuePublic(BaseModel):
 
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+class FigureCasePublic(BaseModel):
+    """A case behind a figure: dates, channel, kind, service, delay; no personal data."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    reference: str
+    channel: CaseChannel
+    kind: CaseKind
+    mailbox_id: int | None
+    service_id: int | None
+    received_on: date
+    answered_on: date | None
+    closed_on: date | None
+    due_date: date | None
+    delay: int | None
+    target: int
+    within_target: bool | None

@@ -1,6 +1,5 @@
 """Rendering the letter templates: sandboxed, autoescaped HTML, and no variable left blank."""
 
-import calendar as calendar_module
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
+from backend.calendar.months import months_after
 from backend.calendar.working_days import WorkingCalendar
 from backend.config import Settings
 from backend.letters.formatting import date_fr, datetime_fr, time_fr
@@ -178,7 +178,7 @@ def _environment(
         # `{{ today | working_days_after(15) | date_fr }}`: a deadline in the delays' calendar.
         "working_days_after": partial(_working_days_after, calendar=calendar),
         # `{{ case.received_on | months_after(4) | date_fr }}`: when an implicit decision arises.
-        "months_after": _months_after,
+        "months_after": months_after,
     }
     environment.filters.update({name: _strict(f) for name, f in filters.items()})
     return environment
@@ -198,13 +198,6 @@ def _strict(function: Callable[..., object]) -> Callable[..., object]:
 def _working_days_after(day: date, count: int, *, calendar: WorkingCalendar) -> date:
     """The count-th working day after day."""
     return calendar.add_working_days(day=day, count=count)
-
-
-def _months_after(day: date, count: int) -> date:
-    """The same day count months later; the month's last day when it has no such day."""
-    month_index = day.month - 1 + count
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar_module.monthrange(year, month)[1]))
 
 
 def _refuse_none(value: object) -> object:

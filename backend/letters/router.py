@@ -4,9 +4,11 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session, col, select
 
-from backend.cases.router import DOWNLOAD_HEADERS, CaseForChangeDep
+from backend.audit.service import record
+from backend.cases.dependencies import CaseForChangeDep, VisibleCaseDep
+from backend.cases.router import DOWNLOAD_HEADERS
 from backend.cases.schemas import LetterPublic
-from backend.cases.service import CaseNotFoundError, load_case
+from backend.cases.service import CaseNotFoundError
 from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
@@ -26,6 +28,7 @@ from backend.models import AppointmentSlot, Case, Letter, Service, User
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
 from backend.users.dependencies import CurrentUserDep
+from backend.validation import RowId
 
 templates_router = APIRouter(prefix="/letter-templates", tags=["lettres types"])
 letters_router = APIRouter(prefix="/cases/{case_id}/letters", tags=["lettres types"])
@@ -63,14 +66,13 @@ def read_letter_template(
 
 @letters_router.post("/preview", response_class=HTMLResponse)
 def preview_letter(
-    case_id: int,
+    case: VisibleCaseDep,
     request: LetterRequest,
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUserDep,
 ) -> HTMLResponse:
     """The letter as its printed page, in HTML."""
-    case = load_case(session, case_id=case_id)
     prepared = _prepared(session, case=case, request=request, actor=user, settings=settings)
     return HTMLResponse(prepared.rendered.document)
 
@@ -79,14 +81,13 @@ def preview_letter(
     "/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
 )
 def render_letter_pdf(
-    case_id: int,
+    case: VisibleCaseDep,
     request: LetterRequest,
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUserDep,
 ) -> Response:
     """The letter as PDF, to check or print; nothing is recorded."""
-    case = load_case(session, case_id=case_id)
     prepared = _prepared(session, case=case, request=request, actor=user, settings=settings)
     return Response(
         letter_pdf(prepared.rendered.document),
@@ -124,12 +125,24 @@ def send_case_letter(
 
 @letters_router.get("/{letter_id}/pdf", response_class=Response)
 def download_letter(
-    case_id: int, letter_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUserDep
+    case: VisibleCaseDep,
+    letter_id: RowId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
 ) -> Response:
-    """The PDF of a letter sent or posted, as recorded."""
+    """The PDF of a letter sent or posted, as recorded; the download is traced."""
     letter = session.get(Letter, letter_id)
-    if letter is None or letter.case_id != case_id or letter.pdf_sha256 is None:
+    if letter is None or letter.case_id != case.id or letter.pdf_sha256 is None:
         raise CaseNotFoundError(f"Aucune lettre n° {letter_id} sur ce dossier.")
+    record(
+        session,
+        action="letter.downloaded",
+        actor=user,
+        case_id=case.id,
+        object_type="letter",
+        object_id=letter.id,
+    )
     pdf = FileStore(settings.file_store_dir).read_bytes(letter.pdf_sha256)
     return Response(
         pdf,
@@ -170,7 +183,7 @@ def open_slots(
 
 @slots_router.get("", response_model=list[AppointmentSlotPublic])
 def list_slots(
-    service_id: int, session: SessionDep, user: CurrentUserDep, free: bool = True
+    service_id: RowId, session: SessionDep, user: CurrentUserDep, free: bool = True
 ) -> list[AppointmentSlotPublic]:
     """A service's slots to come, the free ones only unless asked."""
     query = (

@@ -1,12 +1,13 @@
 """What the letters API reads and returns."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.config import Settings
 from backend.letters.templates import LetterChannel, LetterEffect, LetterTemplate, VariableType
+from backend.validation import Day, Moment, RequestBody, RowId
 
 
 class LetterVariablePublic(BaseModel):
@@ -57,7 +58,7 @@ class LetterTemplatePublic(BaseModel):
         )
 
 
-class LetterRequest(BaseModel):
+class LetterRequest(RequestBody):
     """A letter to preview or render: the template and the agent's values."""
 
     template: str = Field(examples=["demande-pieces"])
@@ -74,17 +75,17 @@ class LetterSend(LetterRequest):
     """A letter to send by e-mail, or to record as posted."""
 
     channel: LetterChannel
-    posted_on: date | None = Field(
+    posted_on: Day | None = Field(
         default=None, description="Date d'envoi par la poste (défaut : aujourd'hui)."
     )
 
 
-class AppointmentSlotsCreate(BaseModel):
+class AppointmentSlotsCreate(RequestBody):
     """Appointment slots a service opens, at one place."""
 
-    service_id: int
+    service_id: RowId
     place: str = Field(min_length=1, max_length=2000, examples=["Guichet du séjour, Auch"])
-    starts_at: list[datetime] = Field(min_length=1, max_length=1000)
+    starts_at: list[Moment] = Field(min_length=1, max_length=1000)
 
 
 class AppointmentSlotPublic(BaseModel):

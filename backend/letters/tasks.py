@@ -22,6 +22,7 @@ from backend.letters.templates import (
     letter_template,
 )
 from backend.models import Letter, User
+from backend.users.access import Viewer
 from workers.enqueue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def send_letter_task(
     """Render, record and send (or post) one letter; a permanent error is logged, not raised."""
     try:
         with session_scope() as session:
-            case = load_case(session, case_id=case_id)
+            case = load_case(session, case_id=case_id, viewer=Viewer.system())
             # Two letters on one case in two workers: the second waits here for the first's
             # commit and applies its effect to the status the first left.
             session.refresh(case, with_for_update=True)

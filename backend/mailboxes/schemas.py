@@ -5,12 +5,13 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from backend.models import ImapTls, MailboxKind
+from backend.validation import Day, PartialUpdate, RequestBody, RowId
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class MailboxBase(BaseModel):
+class MailboxBase(RequestBody):
     """Fields an administrator sets."""
 
     kind: MailboxKind = MailboxKind.OTHER
@@ -26,12 +27,12 @@ class MailboxBase(BaseModel):
     )
     folder: str = Field(default="INBOX", min_length=1, max_length=255)
     enabled: bool = True
-    start_date: date = Field(
+    start_date: Day = Field(
         default_factory=date.today,
         description="Le courrier reçu avant cette date n'est pas importé.",
     )
     import_before_start_date: bool = False
-    service_id: int | None = None
+    service_id: RowId | None = None
     auto_reply: bool = True
     mark_seen: bool = False
     move_to_folder: str | None = Field(default=None, max_length=255)
@@ -43,8 +44,10 @@ class MailboxCreate(MailboxBase):
     slug: str = Field(pattern=SLUG_PATTERN, description="Identifiant court : contact, sejour…")
 
 
-class MailboxUpdate(BaseModel):
+class MailboxUpdate(PartialUpdate):
     """Changes to a mailbox; absent fields stay as they are."""
+
+    NULLABLE_FIELDS = frozenset({"service_id", "move_to_folder"})
 
     kind: MailboxKind | None = None
     address: EmailStr | None = None
@@ -55,12 +58,12 @@ class MailboxUpdate(BaseModel):
     password_env: str | None = Field(default=None, max_length=128, pattern=ENV_NAME_PATTERN)
     folder: str | None = Field(default=None, min_length=1, max_length=255)
     enabled: bool | None = None
-    start_date: date | None = None
+    start_date: Day | None = None
     import_before_start_date: bool | None = None
-    service_id: int | None = None
+    service_id: RowId | None = None
     auto_reply: bool | None = None
     mark_seen: bool | None = None
-    move_to_folder: str | None = None
+    move_to_folder: str | None = Field(default=None, max_length=255)
 
 
 class MailboxPublic(MailboxCreate):

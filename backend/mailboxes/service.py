@@ -1,6 +1,7 @@
 """Managing mailboxes: create, change, list, and reach their IMAP folder."""
 
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,10 @@ from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.mailboxes.imap import ImapSettings, MailboxConnectionError, open_folder
-from backend.mailboxes.schemas import MailboxCreate, MailboxUpdate
-from backend.models import Mailbox
+from backend.mailboxes.schemas import SLUG_PATTERN, MailboxCreate, MailboxUpdate
+from backend.models import Mailbox, Service
+
+_SLUG = re.compile(SLUG_PATTERN)
 
 
 class MailboxError(ValueError):
@@ -19,6 +22,10 @@ class MailboxError(ValueError):
 
 class MailboxNotFoundError(MailboxError):
     """No mailbox has this slug."""
+
+
+class MailboxInputError(MailboxError):
+    """A field names something that does not exist, such as an unknown service."""
 
 
 def list_mailboxes(session: Session, *, enabled_only: bool = False) -> Sequence[Mailbox]:
@@ -43,7 +50,10 @@ def mailboxes_to_watch(session: Session, *, slug: str | None) -> list[Mailbox]:
 
 def get_mailbox(session: Session, *, slug: str) -> Mailbox:
     """The mailbox with this slug."""
-    mailbox = session.exec(select(Mailbox).where(Mailbox.slug == slug)).first()
+    # No mailbox has a slug off the pattern; asking PostgreSQL for one with a NUL is a 500.
+    mailbox = None
+    if _SLUG.fullmatch(slug):
+        mailbox = session.exec(select(Mailbox).where(Mailbox.slug == slug)).first()
     if mailbox is None:
         raise MailboxNotFoundError(f"Aucune boîte aux lettres « {slug} ».")
     return mailbox
@@ -53,6 +63,7 @@ def create_mailbox(session: Session, *, mailbox_in: MailboxCreate) -> Mailbox:
     """Add a mailbox; its slug must be new."""
     if session.exec(select(Mailbox.id).where(Mailbox.slug == mailbox_in.slug)).first():
         raise MailboxError(f"La boîte aux lettres « {mailbox_in.slug} » existe déjà.")
+    _check_service(session, service_id=mailbox_in.service_id)
     mailbox = Mailbox.model_validate(mailbox_in)
     session.add(mailbox)
     session.flush()
@@ -61,11 +72,18 @@ def create_mailbox(session: Session, *, mailbox_in: MailboxCreate) -> Mailbox:
 
 def update_mailbox(session: Session, *, mailbox: Mailbox, mailbox_in: MailboxUpdate) -> Mailbox:
     """Apply the fields that were given."""
+    _check_service(session, service_id=mailbox_in.service_id)
     for field, value in mailbox_in.model_dump(exclude_unset=True).items():
         setattr(mailbox, field, value)
     session.add(mailbox)
     session.flush()
     return mailbox
+
+
+def _check_service(session: Session, *, service_id: int | None) -> None:
+    """A mailbox belongs to an existing service, or to none."""
+    if service_id is not None and session.get(Service, service_id) is None:
+        raise MailboxInputError(f"Aucun service n° {service_id}.")
 
 
 def imap_settings_for(mailbox: Mailbox, *, settings: Settings) -> ImapSettings:

@@ -45,6 +45,7 @@ from backend.models.users import (  # noqa: E402
     ServiceMembership,
     User,
     UserRole,
+    UserSession,
 )
 
 metadata = SQLModel.metadata
@@ -83,6 +84,7 @@ __all__ = [
     "ServiceMembership",
     "User",
     "UserRole",
+    "UserSession",
     "WaitingPeriod",
     "metadata",
 ]

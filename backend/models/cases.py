@@ -115,6 +115,8 @@ class Case(SQLModel, table=True):
     needs_attention: bool = False
     attention_reason: str | None = text_field()
     merged_into_id: int | None = foreign_key("cases.id")
+    # When retention (or the citizen's request) removed the personal data; dates stay.
+    anonymised_at: datetime | None = timestamp_field()
     # Optimistic concurrency: two agents never silently overwrite each other.
     version: int = 1
     updated_at: datetime = timestamp_field(now=True)

@@ -73,3 +73,19 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = timestamp_field(now=True)
     last_used_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()
+
+
+class UserSession(SQLModel, table=True):
+    """A browser session: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    # How the user proved who they are: "password" or "oidc".
+    method: str = Field(max_length=16)
+    created_at: datetime = timestamp_field(now=True)
+    expires_at: datetime = timestamp_field(nullable=False)
+    revoked_at: datetime | None = timestamp_field()
+    ip_address: str | None = Field(default=None, max_length=45)

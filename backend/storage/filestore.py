@@ -82,6 +82,14 @@ class FileStore:
         """True when the store holds this digest."""
         return self.path_for(sha256).is_file()
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a stored file for good; False when it was not there."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def read_bytes(self, sha256: str) -> bytes:
         """The content of a stored file."""
         try:

@@ -1,16 +1,48 @@
-"""`qualipref user add` and `qualipref token create`: the accounts and tokens the API needs."""
+"""`qualipref service`, `qualipref user` and `qualipref token`: services, accounts, API tokens."""
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from backend.database import session_scope
-from backend.models import User, UserRole
+from backend.models import Service, ServiceMembership, User, UserRole
+from backend.users.passwords import WeakPasswordError, hash_password
+from backend.users.service import user_by_email
 from backend.users.tokens import create_token
 
+service_app = typer.Typer(help="Services de la préfecture.", no_args_is_help=True)
 user_app = typer.Typer(help="Comptes des agents.", no_args_is_help=True)
 token_app = typer.Typer(help="Jetons d'API personnels.", no_args_is_help=True)
+
+
+@service_app.command("add", help="Créer un service (bureau du séjour, accueil…).")
+def add_service(
+    slug: Annotated[str, typer.Argument(help="Identifiant court, par exemple sejour.")],
+    *,
+    name: Annotated[str, typer.Option(help="Nom affiché, par exemple « Bureau du séjour ».")],
+    email: Annotated[str | None, typer.Option(help="Adresse fonctionnelle du service.")] = None,
+) -> None:
+    """Create a service."""
+    with session_scope() as session:
+        if _service(session, slug) is not None:
+            _fail(f"un service {slug} existe déjà.")
+        session.add(Service(slug=slug, name=name, email=email))
+    typer.echo(f"Service {slug} créé.")
+
+
+@service_app.command("list", help="Lister les services et leurs membres.")
+def list_services() -> None:
+    """Print each service with its members."""
+    with session_scope() as session:
+        for service in session.exec(select(Service).order_by(col(Service.slug))):
+            members = session.exec(
+                select(User.email)
+                .join(ServiceMembership, col(ServiceMembership.user_id) == col(User.id))
+                .where(col(ServiceMembership.service_id) == service.id)
+                .order_by(col(User.email))
+            ).all()
+            typer.echo(f"{service.slug}\t{service.name}\t{', '.join(members) or '—'}")
 
 
 @user_app.command("add", help="Créer un compte.")
@@ -21,17 +53,63 @@ def add_user(
     last_name: Annotated[str, typer.Option(help="Nom.")],
     title: Annotated[str | None, typer.Option(help="Fonction, imprimée sous la signature.")] = None,
     role: Annotated[UserRole, typer.Option(help="Rôle.")] = UserRole.AGENT,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Service dont il est membre (répétable).")
+    ] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Demander un mot de passe (sinon ProConnect seul).")
+    ] = False,
 ) -> None:
-    """Create a user account."""
+    """Create a user account, a member of the given services."""
     address = email.strip().lower()
     with session_scope() as session:
-        if session.exec(select(User).where(col(User.email) == address)).first() is not None:
-            typer.echo(f"Erreur : un compte {address} existe déjà.", err=True)
-            raise typer.Exit(2)
-        session.add(
-            User(email=address, first_name=first_name, last_name=last_name, title=title, role=role)
+        if user_by_email(session, email=address) is not None:
+            _fail(f"un compte {address} existe déjà.")
+        services = [
+            _service(session, slug) or _fail(f"aucun service {slug}.") for slug in service or []
+        ]
+        user = User(
+            email=address, first_name=first_name, last_name=last_name, title=title, role=role
         )
+        if password:
+            user.password_hash = _new_password_hash()
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        for member_of in services:
+            assert member_of.id is not None
+            session.add(ServiceMembership(user_id=user.id, service_id=member_of.id))
     typer.echo(f"Compte {address} créé ({role.value}).")
+
+
+@user_app.command("list", help="Lister les comptes, leur rôle et leurs services.")
+def list_users() -> None:
+    """Print each user with role, services and whether they can sign in with a password."""
+    with session_scope() as session:
+        for user in session.exec(select(User).order_by(col(User.email))):
+            services = session.exec(
+                select(Service.slug)
+                .join(ServiceMembership, col(ServiceMembership.service_id) == col(Service.id))
+                .where(col(ServiceMembership.user_id) == user.id)
+                .order_by(col(Service.slug))
+            ).all()
+            sign_in = "mot de passe" if user.password_hash else "ProConnect"
+            state = "actif" if user.is_active else "désactivé"
+            typer.echo(
+                f"{user.email}\t{user.role.value}\t{', '.join(services) or '—'}\t{sign_in}\t{state}"
+            )
+
+
+@user_app.command("password", help="Définir le mot de passe d'un compte (demandé deux fois).")
+def set_password(email: Annotated[str, typer.Argument(help="Adresse du compte.")]) -> None:
+    """Set a user's password; the account's lock and failure count are reset."""
+    with session_scope() as session:
+        user = user_by_email(session, email=email) or _fail(f"aucun compte {email.strip()}.")
+        user.password_hash = _new_password_hash()
+        user.failed_login_count = 0
+        user.locked_until = None
+        session.add(user)
+    typer.echo(f"Mot de passe de {user.email} enregistré.")
 
 
 @token_app.command("create", help="Créer un jeton d'API personnel (affiché une seule fois).")
@@ -40,11 +118,24 @@ def create(
     name: Annotated[str, typer.Option(help="À quoi sert le jeton.")] = "intégration",
 ) -> None:
     """Create a personal API token and print it once."""
-    address = email.strip().lower()
     with session_scope() as session:
-        user = session.exec(select(User).where(col(User.email) == address)).first()
-        if user is None:
-            typer.echo(f"Erreur : aucun compte {address}.", err=True)
-            raise typer.Exit(2)
+        user = user_by_email(session, email=email) or _fail(f"aucun compte {email.strip()}.")
         token = create_token(session, user=user, name=name)
     typer.echo(token)
+
+
+def _service(session: Session, slug: str) -> Service | None:
+    return session.exec(select(Service).where(col(Service.slug) == slug)).first()
+
+
+def _new_password_hash() -> str:
+    password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    try:
+        return hash_password(password)
+    except WeakPasswordError as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"Erreur : {message}", err=True)
+    raise typer.Exit(2)

@@ -15,7 +15,7 @@ def create_token(session: Session, *, user: User, name: str) -> str:
     """A new token for the user; the only time its value is known."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     assert user.id is not None
-    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_digest(token)))
+    session.add(ApiToken(user_id=user.id, name=name, token_sha256=token_digest(token)))
     return token
 
 
@@ -24,7 +24,7 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     found = session.exec(
         select(ApiToken, User)
         .join(User, col(User.id) == col(ApiToken.user_id))
-        .where(col(ApiToken.token_sha256) == _digest(token))
+        .where(col(ApiToken.token_sha256) == token_digest(token))
         .where(col(ApiToken.revoked_at).is_(None))
         .where(col(User.is_active).is_(True))
     ).first()
@@ -36,6 +36,6 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     return user
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     """Tokens are long random strings: a plain SHA-256 is enough, no slow hash needed."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from backend.calendar.working_days import WorkingCalendar
 from backend.config import Settings
-from backend.models import Attachment, Message, Service
+from backend.models import Attachment, Message, Service, UserRole
 from backend.storage.filestore import FileStore
-from tests.fixtures.users import Agent
+from tests.fixtures.users import Agent, join_service, make_agent
 
 
 def today(settings: Settings) -> date:
@@ -65,8 +65,13 @@ def register_letter(client: TestClient, *, received_on: date, **fields: Any) -> 
 
 
 def test_a_paper_letter_is_worked_from_registration_to_reopening(
-    agent_client: TestClient, agent: Agent, service_row: Service, settings: Settings
+    agent_client: TestClient,
+    agent: Agent,
+    session: Session,
+    service_row: Service,
+    settings: Settings,
 ) -> None:
+    join_service(session, user=agent.user, service=service_row)
     received_on = today(settings) - timedelta(days=3)
     calendar = WorkingCalendar.from_settings(settings)
 
@@ -304,3 +309,67 @@ def test_a_scanned_letter_is_attached_as_a_pdf_and_anything_else_refused(
     assert (scan["content_type"], scan["size"]) == ("application/pdf", len(pdf))
     downloaded = agent_client.get(f"/api/v1/cases/{case['id']}/attachments/{scan['id']}")
     assert downloaded.content == pdf
+
+
+def test_an_agent_takes_a_case_and_a_service_head_gives_it_to_a_member(
+    session: Session, client: TestClient, service_row: Service, settings: Settings
+) -> None:
+    agent = make_agent(session, services=[service_row])
+    colleague = make_agent(session, first_name="Inès", services=[service_row])
+    head = make_agent(
+        session, first_name="Marc", role=UserRole.SERVICE_HEAD, services=[service_row]
+    )
+    outsider = make_agent(session, first_name="Luc")
+    client.headers.update(agent.headers)
+    case = register_letter(client, received_on=today(settings)).json()
+    walker = Walker(client, case)
+
+    to_colleague = walker.do(
+        "assign", {"service_id": service_row.id, "assignee_id": colleague.user.id}
+    )
+    taken = walker.step("assign", {"service_id": service_row.id, "assignee_id": agent.user.id})
+    client.headers.update(head.headers)
+    to_outsider = walker.do(
+        "assign", {"service_id": service_row.id, "assignee_id": outsider.user.id}
+    )
+    given = walker.step("assign", {"service_id": service_row.id, "assignee_id": colleague.user.id})
+
+    assert to_colleague.status_code == 403
+    assert "chef de service" in to_colleague.json()["detail"]
+    assert taken["assignee_id"] == agent.user.id
+    assert to_outsider.status_code == 422
+    assert "n'est pas membre du service" in to_outsider.json()["detail"]
+    assert given["assignee_id"] == colleague.user.id
+
+
+def test_a_request_the_database_cannot_take_gets_a_422_not_a_500(
+    agent_client: TestClient, settings: Settings
+) -> None:
+    """Cases found by fuzzing the API (tests/test_api_fuzzing.py), each once a 500."""
+    case = register_letter(agent_client, received_on=today(settings)).json()
+    walker = Walker(agent_client, case)
+    canned = agent_client.post("/api/v1/canned-replies", json={"title": "Horaires", "body": "9 h"})
+
+    nul_subject = register_letter(agent_client, received_on=today(settings), subject="A\u0000")
+    year_one = register_letter(agent_client, received_on=date(1, 1, 1))
+    answered_in_year_one = walker.do(
+        "answered-elsewhere", {"channel": "phone", "answered_on": "0001-01-01"}
+    )
+    nul_note = walker.do("notes", {"text": "Rappeler\u0000"})
+    huge_service = walker.do("assign", {"service_id": 2**31})
+    huge_source = walker.do("merge", {"source_case_id": 2**63, "source_version": 1})
+    null_title = agent_client.patch(
+        f"/api/v1/canned-replies/{canned.json()['id']}", json={"title": None}
+    )
+
+    for refused, message in [
+        (nul_subject, "Caractère nul (U+0000) refusé : il ne peut pas être enregistré."),
+        (nul_note, "Caractère nul (U+0000) refusé : il ne peut pas être enregistré."),
+        (year_one, "Doit être supérieur ou égal à 1900-01-01."),
+        (answered_in_year_one, "Doit être supérieur ou égal à 1900-01-01."),
+        (huge_service, "Doit être inférieur ou égal à 2147483647."),
+        (huge_source, "Doit être inférieur ou égal à 2147483647."),
+        (null_title, "Valeur null refusée : omettez le champ pour le laisser inchangé."),
+    ]:
+        assert refused.status_code == 422
+        assert [error["msg"] for error in refused.json()["detail"]] == [message]

@@ -132,3 +132,50 @@ def test_an_agent_cannot_change_the_manual_indicators(agent_client: TestClient) 
 
     assert response.status_code == 403
     assert response.json()["detail"] == "Réservé au responsable qualité ou à un administrateur."
+
+
+def test_a_manual_indicator_the_database_cannot_take_gets_a_422_not_a_500(
+    client: TestClient, session: Session, agent: Agent
+) -> None:
+    """Cases found by fuzzing the API (tests/test_api_fuzzing.py), each once a 500."""
+    agent.user.role = UserRole.QUALITY_MANAGER
+    session.add(agent.user)
+    client.headers.update(agent.headers)
+    created = client.post("/api/v1/indicators/manual", json={"label": "Taux d'appels décrochés"})
+    indicator_id = created.json()["id"]
+
+    null_active = client.patch(f"/api/v1/indicators/manual/{indicator_id}", json={"active": None})
+    huge_position = client.post("/api/v1/indicators/manual", json={"label": "A", "position": 2**31})
+    huge_id = client.patch(f"/api/v1/indicators/manual/{2**63}", json={"active": False})
+    nul_label = client.post("/api/v1/indicators/manual", json={"label": "Taux\u0000"})
+    not_a_number = client.put(
+        f"/api/v1/indicators/manual/{indicator_id}/values/2026-05", json={"value": "NaN"}
+    )
+
+    for refused, message in [
+        (null_active, "Valeur null refusée : omettez le champ pour le laisser inchangé."),
+        (huge_position, "Doit être inférieur ou égal à 2147483647."),
+        (huge_id, "Doit être inférieur ou égal à 2147483647."),
+        (nul_label, "Caractère nul (U+0000) refusé : il ne peut pas être enregistré."),
+        (not_a_number, "Nombre fini attendu."),
+    ]:
+        assert refused.status_code == 422
+        assert [error["msg"] for error in refused.json()["detail"]] == [message]
+
+
+def test_a_month_out_of_the_calendars_range_gets_a_422_not_a_500(admin_client: TestClient) -> None:
+    """Years 0 and 9999 broke the date arithmetic (found while fuzzing the API)."""
+    created = admin_client.post("/api/v1/indicators/manual", json={"label": "Taux"})
+
+    year_zero = admin_client.get("/api/v1/indicators/table", params={"from": "0000-01"})
+    last_month = admin_client.get("/api/v1/indicators", params={"to": "9999-12"})
+    value = admin_client.put(
+        f"/api/v1/indicators/manual/{created.json()['id']}/values/9999-12", json={"value": "1"}
+    )
+
+    assert year_zero.status_code == 422
+    assert year_zero.json()["detail"] == (
+        "Mois hors limites « 0000-01 » : de 1900-01 à 2999-12 seulement."
+    )
+    assert last_month.status_code == 422
+    assert value.status_code == 422

@@ -17,14 +17,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from backend.cases.ingestion import log_incoming_messages
 from backend.cli.main import app
 from backend.config import Settings
 from backend.letters.pdf import letter_pdf
 from backend.letters.rendering import SHIPPED_TEMPLATES_DIR, TemplateRenderError
 from backend.letters.service import prepare_letter, send_letter
 from backend.letters.templates import LetterChannel, LetterTemplateError
-from backend.mail.incoming import RawIncoming, prepare_incoming
 from backend.models import (
     AuditEvent,
     Case,
@@ -37,22 +35,12 @@ from backend.models import (
     WaitingPeriod,
 )
 from backend.storage.filestore import FileStore
-from tests.fixtures.mailboxes import citizen_mail
-from tests.fixtures.users import Agent, make_agent
+from tests.fixtures.mailboxes import citizen_mail, ingest
+from tests.fixtures.users import Agent, join_service, make_agent
 
 runner = CliRunner()
 DOCUMENTS = ["Passeport en cours de validité", "Justificatif de domicile de moins de trois mois"]
 ASKED = {"documents": DOCUMENTS, "deadline_days": 15}
-
-
-def ingest(
-    session: Session, mailbox: Mailbox, settings: Settings, raw: bytes, *, arrived: datetime
-) -> None:
-    """The message as the poller logs it, arrived at that moment."""
-    (message,) = prepare_incoming(
-        [RawIncoming(raw=raw, internal_date=arrived)], file_store=FileStore(settings.file_store_dir)
-    )
-    log_incoming_messages(session, mailbox=mailbox, messages=[message], settings=settings)
 
 
 @pytest.fixture
@@ -297,11 +285,13 @@ def test_the_cli_lists_the_letters_and_prints_one_for_a_case(
 
 def test_a_slot_is_given_to_one_letter_only_and_a_preview_gives_none(
     agent_client: TestClient,
+    agent: Agent,
     session: Session,
     contact_mailbox: Mailbox,
     service_row: Service,
     settings: Settings,
 ) -> None:
+    join_service(session, user=agent.user, service=service_row)
     first_slot = datetime.now(settings.tzinfo).replace(microsecond=0) + timedelta(days=7)
     opened = agent_client.post(
         "/api/v1/appointment-slots",
@@ -379,3 +369,44 @@ def test_the_prefectures_logo_is_printed_above_the_brand_block(
     ).stdout.splitlines()[2:]
     assert len(images) == 1
     assert images[0].split()[3:5] == ["120", "60"]
+
+
+def test_a_request_the_database_cannot_take_gets_a_422_not_a_500(
+    agent_client: TestClient, case: Case, service_row: Service, settings: Settings
+) -> None:
+    """Cases found by fuzzing the API (tests/test_api_fuzzing.py), each once a 500."""
+    starts_at = (datetime.now(settings.tzinfo) + timedelta(days=7)).isoformat()
+
+    nul_value = agent_client.post(
+        f"/api/v1/cases/{case.id}/letters",
+        json={
+            "template": "demande-pieces",
+            "values": {**ASKED, "documents": ["Pass\u0000"]},
+            "channel": "post",
+        },
+        headers={"If-Match": f'"{case.version}"'},
+    )
+    nul_place = agent_client.post(
+        "/api/v1/appointment-slots",
+        json={"service_id": service_row.id, "place": "Guichet\u0000", "starts_at": [starts_at]},
+    )
+    huge_service = agent_client.get("/api/v1/appointment-slots", params={"service_id": 2**63})
+    huge_letter = agent_client.get(f"/api/v1/cases/{case.id}/letters/{2**63}/pdf")
+    slots = [
+        agent_client.post(
+            "/api/v1/appointment-slots",
+            json={"service_id": service_row.id, "place": "Guichet", "starts_at": [moment]},
+        )
+        for moment in ("2026-12-01T10:00:00", "0001-01-01T00:00:00+01:00")
+    ]
+
+    for refused, message in [
+        (nul_value, "Caractère nul (U+0000) refusé : il ne peut pas être enregistré."),
+        (nul_place, "Caractère nul (U+0000) refusé : il ne peut pas être enregistré."),
+        (huge_service, "Doit être inférieur ou égal à 2147483647."),
+        (huge_letter, "Doit être inférieur ou égal à 2147483647."),
+        (slots[0], "Fuseau horaire attendu dans la date et l'heure (+01:00, Z…)."),
+        (slots[1], "Doit être supérieur ou égal à 1900-01-01T00:00:00Z."),
+    ]:
+        assert refused.status_code == 422
+        assert [error["msg"] for error in refused.json()["detail"]] == [message]

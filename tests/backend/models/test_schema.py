@@ -38,6 +38,7 @@ APPLICATION_TABLES = {
     "outbox_emails",
     "service_memberships",
     "services",
+    "user_sessions",
     "users",
     "waiting_periods",
 }

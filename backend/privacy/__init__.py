@@ -1,0 +1,1 @@
+"""Privacy: retention of personal data and citizens' rights."""
