@@ -178,6 +178,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=200)
     arguments = parser.parse_args()
+    # The acknowledgements each new case queues go to a throw-away broker (the embedded SQLite
+    # one), as they would on a laptop, not to a developer's ./var.
+    with tempfile.TemporaryDirectory(prefix="qualipref-bench-broker-") as broker_dir:
+        os.environ["QUALIPREF_DATA_DIR"] = broker_dir
+        _run(arguments)
+
+
+def _run(arguments: argparse.Namespace) -> None:
     run(
         messages=arguments.messages,
         database=arguments.database,

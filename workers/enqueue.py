@@ -1,11 +1,13 @@
 """Enqueue Celery tasks only once the transaction that created their rows has committed."""
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 _PENDING_TASKS_KEY = "qualipref_pending_tasks"
+logger = logging.getLogger(__name__)
 
 
 def enqueue_after_commit(session: Session, *, task_name: str, kwargs: dict[str, Any]) -> None:
@@ -25,7 +27,12 @@ def _send_pending_tasks(session: Session) -> None:
     from workers.app import celery_app  # the worker's app imports the backend, not vice versa
 
     for task_name, kwargs in pending:
-        celery_app.send_task(task_name, kwargs=kwargs)
+        try:
+            celery_app.send_task(task_name, kwargs=kwargs)
+        except Exception:
+            # The rows are committed: raising now would only hide that behind a failed rollback.
+            # The periodic sweeps (outbox, polling) pick up what this task would have done.
+            logger.exception("task %s not sent: the broker refused it", task_name)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -61,3 +61,17 @@ def test_task_of_a_rolled_back_transaction_is_never_sent(
     with session_scope(engine):
         pass  # a later commit of the same kind must not send the dropped task
     assert sent_tasks == []
+
+
+def test_a_broker_that_refuses_the_task_does_not_undo_the_committed_work(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(name: str, **options: Any) -> AsyncResult:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(workers.app.celery_app, "send_task", refuse)
+
+    with session_scope(engine) as session:
+        enqueue_after_commit(session, task_name="qualipref.ping", kwargs={})
+
+    assert "task qualipref.ping not sent" in caplog.text
