@@ -1,10 +1,11 @@
 """`qualipref indicators`: the monthly table or the grouped indicators, on screen or to a file."""
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from backend.cli.errors import fail
 from backend.config import get_settings
 from backend.database import session_scope
 from backend.indicators.exports import ExportFormat, Report, groups_report, table_report
@@ -36,13 +37,13 @@ def indicators(
 ) -> None:
     """Print or write the monthly quality table, or the indicators per month and group."""
     if export_format is ExportFormat.XLSX and out is None:
-        _fail("le format xlsx s'écrit dans un fichier : ajoutez --out FICHIER.xlsx.")
+        fail("le format xlsx s'écrit dans un fichier : ajoutez --out FICHIER.xlsx.")
     settings = get_settings()
     try:
         months = requested_months(first=first, last=last, today=settings.today())
         dimensions = parse_dimensions(group_by)
     except PeriodError as error:
-        _fail(str(error))
+        fail(str(error))
     with session_scope() as session:
         report: Report
         if dimensions:
@@ -62,8 +63,3 @@ def indicators(
         return
     out.write_bytes(report.content)
     typer.echo(f"Indicateurs écrits dans {out}.", err=True)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Erreur : {message}", err=True)
-    raise typer.Exit(2)

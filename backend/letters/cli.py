@@ -1,11 +1,12 @@
 """`qualipref letter list` and `qualipref letter render`: the standard letters from a terminal."""
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
+from backend.cli.errors import fail
 from backend.config import get_settings
 from backend.database import session_scope
 from backend.letters.pdf import PdfUnavailableError, letter_pdf
@@ -51,7 +52,7 @@ def render(
         with session_scope() as session:
             case = session.exec(select(Case).where(col(Case.reference) == case_reference)).first()
             if case is None:
-                _fail(f"aucun dossier {case_reference}.")
+                fail(f"aucun dossier {case_reference}.")
             actor = _signatory(session, case=case, email=signatory)
             prepared = prepare_letter(
                 session,
@@ -63,7 +64,7 @@ def render(
             )
         out.write_bytes(letter_pdf(prepared.rendered.document))
     except (LetterTemplateError, TemplateRenderError, PdfUnavailableError) as error:
-        _fail(str(error))
+        fail(str(error))
     typer.echo(f"Lettre « {prepared.template.title} » écrite dans {out}.", err=True)
 
 
@@ -72,11 +73,11 @@ def _signatory(session: Session, *, case: Case, email: str | None) -> User:
     if email is not None:
         user = session.exec(select(User).where(col(User.email) == email.strip().lower())).first()
         if user is None:
-            _fail(f"aucun compte {email}.")
+            fail(f"aucun compte {email}.")
         return user
     user = session.get(User, case.assignee_id) if case.assignee_id else None
     if user is None:
-        _fail(f"le dossier {case.reference} n'est attribué à personne : précisez --signatory.")
+        fail(f"le dossier {case.reference} n'est attribué à personne : précisez --signatory.")
     return user
 
 
@@ -86,7 +87,7 @@ def _parse_values(pairs: list[str]) -> dict[str, object]:
     for pair in pairs:
         name, sign, value = pair.partition("=")
         if not sign or not name.strip():
-            _fail(f"« {pair} » : attendu variable=valeur.")
+            fail(f"« {pair} » : attendu variable=valeur.")
         key = name.strip()
         if key in values:
             previous = values[key]
@@ -94,8 +95,3 @@ def _parse_values(pairs: list[str]) -> dict[str, object]:
         else:
             values[key] = value
     return values
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Erreur : {message}", err=True)
-    raise typer.Exit(2)

@@ -113,8 +113,9 @@ def anonymise_cases(session: Session, *, cases: Sequence[Case], now: datetime) -
             )
         )
     session.flush()
+    # The rows changed in bulk: loaded objects reload them when next read, not one by one now.
     for case in cases:
-        session.refresh(case)
+        session.expire(case)
     return unreferenced(session, digests=digests)
 
 

@@ -11,11 +11,12 @@ from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
 from fastapi import Depends
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from backend.database import SessionDep
-from backend.models import Case, ServiceMembership, User, UserRole
+from backend.models import Case, User, UserRole
 from backend.users.dependencies import CurrentUserDep
+from backend.users.service import service_ids_of
 
 _SEE_UNOWNED = frozenset({UserRole.AGENT, UserRole.SERVICE_HEAD})
 
@@ -37,9 +38,8 @@ class Viewer:
     @classmethod
     def of(cls, session: Session, *, user: User) -> Self:
         """A user with the services they belong to."""
-        service_ids = session.exec(
-            select(ServiceMembership.service_id).where(col(ServiceMembership.user_id) == user.id)
-        ).all()
+        assert user.id is not None
+        service_ids = service_ids_of(session, user_id=user.id)
         return cls(
             user=user, service_ids=frozenset(service_ids), sees_unowned=user.role in _SEE_UNOWNED
         )

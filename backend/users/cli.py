@@ -1,10 +1,11 @@
 """`qualipref service`, `qualipref user` and `qualipref token`: services, accounts, API tokens."""
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
+from backend.cli.errors import fail
 from backend.database import session_scope
 from backend.models import Service, ServiceMembership, User, UserRole
 from backend.users.passwords import WeakPasswordError, hash_password
@@ -26,7 +27,7 @@ def add_service(
     """Create a service."""
     with session_scope() as session:
         if _service(session, slug) is not None:
-            _fail(f"un service {slug} existe déjà.")
+            fail(f"un service {slug} existe déjà.")
         session.add(Service(slug=slug, name=name, email=email))
     typer.echo(f"Service {slug} créé.")
 
@@ -64,9 +65,9 @@ def add_user(
     address = email.strip().lower()
     with session_scope() as session:
         if user_by_email(session, email=address) is not None:
-            _fail(f"un compte {address} existe déjà.")
+            fail(f"un compte {address} existe déjà.")
         services = [
-            _service(session, slug) or _fail(f"aucun service {slug}.") for slug in service or []
+            _service(session, slug) or fail(f"aucun service {slug}.") for slug in service or []
         ]
         user = User(
             email=address, first_name=first_name, last_name=last_name, title=title, role=role
@@ -104,7 +105,7 @@ def list_users() -> None:
 def set_password(email: Annotated[str, typer.Argument(help="Adresse du compte.")]) -> None:
     """Set a user's password; the account's lock and failure count are reset."""
     with session_scope() as session:
-        user = user_by_email(session, email=email) or _fail(f"aucun compte {email.strip()}.")
+        user = user_by_email(session, email=email) or fail(f"aucun compte {email.strip()}.")
         user.password_hash = _new_password_hash()
         user.failed_login_count = 0
         user.locked_until = None
@@ -119,7 +120,7 @@ def create(
 ) -> None:
     """Create a personal API token and print it once."""
     with session_scope() as session:
-        user = user_by_email(session, email=email) or _fail(f"aucun compte {email.strip()}.")
+        user = user_by_email(session, email=email) or fail(f"aucun compte {email.strip()}.")
         token = create_token(session, user=user, name=name)
     typer.echo(token)
 
@@ -133,9 +134,4 @@ def _new_password_hash() -> str:
     try:
         return hash_password(password)
     except WeakPasswordError as error:
-        _fail(str(error))
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Erreur : {message}", err=True)
-    raise typer.Exit(2)
+        fail(str(error))
