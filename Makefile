@@ -6,14 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 # Debian packages the tests need: a real IMAP server, Pango and fonts for WeasyPrint's PDFs,
-# poppler-utils to read them back (pdftotext, pdftoppm), Node.js for the test OpenID Connect
-# provider; later features add theirs here.
+# poppler-utils to read them back (pdftotext, pdftoppm), Node.js (with npm) for the web pages'
+# assets and the test OpenID Connect provider, Chromium for the browser tests.
 SYSTEM_PACKAGES := dovecot-imapd libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-dejavu-core poppler-utils nodejs
+	fonts-dejavu-core poppler-utils nodejs chromium
 
-.PHONY: run test lint pytest install install-dev system-deps constraints clean oidc-provider
+.PHONY: run test lint pytest install install-dev system-deps constraints clean oidc-provider \
+	frontend screenshots
 
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run frontend
 	$(BIN)/qualipref run
 
 test: $(VENV)/.installed-dev system-deps lint pytest
@@ -24,7 +25,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 # The whole suite once on SQLite (the embedded default) and once on PostgreSQL.
-pytest: $(VENV)/.installed-dev oidc-provider
+pytest: $(VENV)/.installed-dev oidc-provider frontend
 	QUALIPREF_TEST_DATABASE=sqlite $(BIN)/pytest
 	QUALIPREF_TEST_DATABASE=postgresql $(BIN)/pytest
 
@@ -32,6 +33,16 @@ pytest: $(VENV)/.installed-dev oidc-provider
 oidc-provider: tests/fixtures/oidc_provider/node_modules/.package-lock.json
 tests/fixtures/oidc_provider/node_modules/.package-lock.json: tests/fixtures/oidc_provider/package-lock.json
 	cd tests/fixtures/oidc_provider && npm ci --no-audit --no-fund --loglevel=error
+
+# The DSFR, htmx and Chart.js the pages load, and axe-core for the tests, from the lock file.
+# Their install scripts are not run: the DSFR's asks for a project file the built files need not.
+frontend: frontend/node_modules/.package-lock.json
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+# Refresh the screenshots in docs/screenshots from the browser tests.
+screenshots: $(VENV)/.installed-dev frontend
+	QUALIPREF_TEST_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/web -q
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev

@@ -12,6 +12,7 @@ from backend.letters.router import LETTER_ERRORS, letter_error_handler
 from backend.users.oidc_router import router as oidc_router
 from backend.users.router import router as auth_router
 from backend.validation import french_validation_handler
+from backend.web.router import add_web_interface
 
 
 def create_app() -> FastAPI:
@@ -36,4 +37,5 @@ def create_app() -> FastAPI:
     for error_class in LETTER_ERRORS:
         app.add_exception_handler(error_class, letter_error_handler)
     app.add_exception_handler(RequestValidationError, french_validation_handler)
+    add_web_interface(app)
     return app

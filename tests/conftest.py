@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.mailboxes",
     "tests.fixtures.users",
     "tests.fixtures.oidc",
+    "tests.fixtures.web",
 ]
 
 

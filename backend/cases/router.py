@@ -21,9 +21,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlmodel import Session
 
 from backend.audit.service import record
-from backend.calendar.working_days import days_left
 from backend.cases import service
 from backend.cases.dependencies import CaseForChangeDep, VisibleCaseDep
+from backend.cases.presentation import public_case, public_cases
 from backend.cases.replies import reply_by_email
 from backend.cases.repository import (
     CaseFilters,
@@ -38,7 +38,6 @@ from backend.cases.repository import (
     case_waiting_periods,
     count_by_status,
     list_cases,
-    waiting_days,
 )
 from backend.cases.schemas import (
     AnsweredElsewhereRequest,
@@ -71,11 +70,10 @@ from backend.cases.service import (
     PaperMail,
     StaleCaseError,
 )
-from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError, allowed_operations
+from backend.cases.workflow import TransitionNotAllowedError
 from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
-from backend.indicators.delays import CaseDays, DelayRules, WaitingDays, case_delay
 from backend.models import CannedReply, Case, CaseChannel, CaseKind, CaseStatus, Service
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
@@ -153,7 +151,7 @@ def read_cases(
     except InvalidCursorError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
     return CaseListPublic(
-        items=_public_cases(session, page.cases, settings=settings),
+        items=public_cases(session, page.cases, settings=settings),
         next_cursor=page.next_cursor,
         counts=(
             count_by_status(session, viewer=viewer, filters=filters) if cursor is None else None
@@ -173,7 +171,7 @@ def read_case(
     assert case.id is not None
     record(session, action="case.viewed", actor=user, case_id=case.id, object_type="case")
     response.headers["ETag"] = _etag(case)
-    public = _public(session, case, settings=settings)
+    public = public_case(session, case, settings=settings)
     return CaseDetail(
         **public.model_dump(),
         messages=[
@@ -537,7 +535,7 @@ def case_error_handler(_request: Request, error: Exception) -> JSONResponse:
 def _changed(session: Session, case: Case, *, settings: Settings, response: Response) -> CasePublic:
     """The case after a change, with its new ETag."""
     response.headers["ETag"] = _etag(case)
-    return _public(session, case, settings=settings)
+    return public_case(session, case, settings=settings)
 
 
 def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
@@ -547,36 +545,3 @@ def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
 
 def _etag(case: Case) -> str:
     return f'"{case.version}"'
-
-
-def _public(session: Session, case: Case, *, settings: Settings) -> CasePublic:
-    """The case with its computed delay fields."""
-    return _public_cases(session, [case], settings=settings)[0]
-
-
-def _public_cases(
-    session: Session, cases: Sequence[Case], *, settings: Settings
-) -> list[CasePublic]:
-    """Cases with their computed delay fields, on one calendar and one today."""
-    rules = DelayRules.from_settings(settings)
-    today = settings.today()
-    waits = waiting_days(session, case_ids=[case.id for case in cases if case.id is not None])
-    return [
-        _with_delays(case, waiting=waits.get(case.id or 0, ()), rules=rules, today=today)
-        for case in cases
-    ]
-
-
-def _with_delays(
-    case: Case, *, waiting: Sequence[WaitingDays], rules: DelayRules, today: date
-) -> CasePublic:
-    """One case, its working days elapsed (the indicators' delay, so far) and left."""
-    days = CaseDays(case.received_on, case.answered_on, case.holding_reply_on, waiting)
-    due = case.due_date if case.status in AWAITING_ANSWER else None
-    values: dict[str, Any] = {
-        **case.model_dump(),
-        "working_days_elapsed": case_delay(days, rules=rules, today=today),
-        "days_left": days_left(today=today, due=due, calendar=rules.calendar) if due else None,
-        "allowed_operations": [operation.value for operation in allowed_operations(case.status)],
-    }
-    return CasePublic.model_validate(values)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
@@ -17,7 +18,7 @@ from backend.users.sessions import (
 )
 from backend.users.tokens import user_for_token
 
-_bearer = HTTPBearer(auto_error=False, description="Jeton d'API personnel (qp_…)")
+bearer_token = HTTPBearer(auto_error=False, description="Jeton d'API personnel (qp_…)")
 session_cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="Session ouverte par /auth/login"
 )
@@ -28,7 +29,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def csrf_protect(
     request: Request,
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)],
     session_token: Annotated[str | None, Depends(session_cookie)],
 ) -> None:
     """A change made with a session cookie must carry the session's CSRF token.
@@ -52,18 +53,28 @@ async def csrf_protect(
         )
 
 
+def authenticated_user(
+    session: Session,
+    *,
+    credentials: HTTPAuthorizationCredentials | None,
+    session_token: str | None,
+) -> User | None:
+    """The user of a personal API token, else of a session cookie; None if neither is valid."""
+    if credentials is not None:
+        return user_for_token(session, token=credentials.credentials)
+    if session_token is not None:
+        return user_for_session(session, token=session_token)
+    return None
+
+
 def current_user(
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)],
     session_token: Annotated[str | None, Depends(session_cookie)],
     _csrf: Annotated[None, Depends(csrf_protect)],
 ) -> User:
     """The authenticated user, or 401."""
-    user: User | None = None
-    if credentials is not None:
-        user = user_for_token(session, token=credentials.credentials)
-    elif session_token is not None:
-        user = user_for_session(session, token=session_token)
+    user = authenticated_user(session, credentials=credentials, session_token=session_token)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
