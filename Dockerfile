@@ -1,4 +1,12 @@
 # Qualipref's production image: the same image runs the API, the workers, beat and migrations.
+
+# The web pages' assets (the DSFR, htmx, Chart.js) from the npm lock file; only their built
+# files reach the final image, and no install script of theirs runs.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,7 +33,12 @@ RUN mkdir backend workers && touch backend/__init__.py workers/__init__.py \
 COPY backend ./backend
 COPY workers ./workers
 COPY letter_templates ./letter_templates
-# Editable, so that the code finds letter_templates/ beside it, as in a checkout.
+COPY frontend/templates ./frontend/templates
+COPY frontend/static ./frontend/static
+COPY --from=frontend /frontend/node_modules/@gouvfr/dsfr/dist ./frontend/node_modules/@gouvfr/dsfr/dist
+COPY --from=frontend /frontend/node_modules/htmx.org/dist ./frontend/node_modules/htmx.org/dist
+COPY --from=frontend /frontend/node_modules/chart.js/dist ./frontend/node_modules/chart.js/dist
+# Editable, so that the code finds letter_templates/ and frontend/ beside it, as in a checkout.
 RUN pip install --no-deps -c constraints.txt -e .
 
 USER qualipref

@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Processes of `qualipref serve`: about one per core on a host given to the API.
+    api_workers: Annotated[int, Field(ge=1, le=64)] = 1
     worker_concurrency: Annotated[int, Field(ge=1)] = 2
     heartbeat_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
     prefecture: PrefectureIdentity = PrefectureIdentity()

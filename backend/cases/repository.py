@@ -6,15 +6,17 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, literal, or_, tuple_
+from sqlalchemy import Text, cast, func, literal, literal_column, or_, tuple_, union
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import Session, col, select
 
 from backend.audit.service import READ_ACTIONS
 from backend.cases.workflow import AWAITING_ANSWER
+from backend.config import Settings
 from backend.database import in_list_chunks
 from backend.indicators.delays import WaitingDays
 from backend.models import (
@@ -30,6 +32,7 @@ from backend.models import (
     OutboxEmail,
     WaitingPeriod,
 )
+from backend.models.cases import CASES_TABLE, case_search_vector, search_vector
 from backend.models.types import UTCDateTime
 from backend.users.access import Viewer, visible_cases
 
@@ -136,13 +139,57 @@ class CaseFilters:
     channel: CaseChannel | None = None
     kind: CaseKind | None = None
     status: CaseStatus | None = None
+    awaiting_answer: bool = False  # only the cases whose answer is still due
     service_id: int | None = None
     assignee_id: int | None = None
+    unassigned: bool = False  # only the cases no agent holds
     overdue_on: date | None = None  # overdue as of this day
     due_before: date | None = None
     received_from: datetime | None = None
     received_until: datetime | None = None
     text: str | None = None
+
+
+def case_filters(
+    *,
+    settings: Settings,
+    mailbox_id: int | None = None,
+    channel: CaseChannel | None = None,
+    kind: CaseKind | None = None,
+    status: CaseStatus | None = None,
+    awaiting_answer: bool = False,
+    service_id: int | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    overdue: bool = False,
+    due_before: date | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    text: str | None = None,
+) -> CaseFilters:
+    """The filters as a reader gives them: whole days at the préfecture, late as of today."""
+    return CaseFilters(
+        mailbox_id=mailbox_id,
+        channel=channel,
+        kind=kind,
+        status=status,
+        awaiting_answer=awaiting_answer,
+        service_id=service_id,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        overdue_on=settings.today() if overdue else None,
+        due_before=due_before,
+        received_from=_start_of(received_from, settings=settings),
+        received_until=_start_of(
+            received_to + timedelta(days=1) if received_to else None, settings=settings
+        ),
+        text=text.strip() if text and text.strip() else None,
+    )
+
+
+def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
+    """Midnight of that day in the préfecture's time zone."""
+    return datetime.combine(day, time(0, 0), tzinfo=settings.tzinfo) if day else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +218,7 @@ def list_cases(
     keys = _sort_keys(sort)
     query = (
         select(Case)
-        .where(visible_cases(viewer), *_conditions(filters))
+        .where(visible_cases(viewer), *_conditions(filters, dialect=_dialect(session)))
         .order_by(*keys.order)
         .limit(limit + 1)
     )
@@ -188,7 +235,7 @@ def count_by_status(session: Session, *, viewer: Viewer, filters: CaseFilters) -
     """How many cases of the list are in each status."""
     rows = session.exec(
         select(Case.status, func.count())
-        .where(visible_cases(viewer), *_conditions(filters))
+        .where(visible_cases(viewer), *_conditions(filters, dialect=_dialect(session)))
         .group_by(col(Case.status))
     ).all()
     counts = dict.fromkeys((status.value for status in CaseStatus), 0)
@@ -224,7 +271,11 @@ def _sort_keys(sort: CaseSort) -> _SortKeys:
     )
 
 
-def _conditions(filters: CaseFilters) -> list[Any]:
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _conditions(filters: CaseFilters, *, dialect: str) -> list[Any]:
     """The WHERE clauses of the filters."""
     equal = {
         Case.mailbox_id: filters.mailbox_id,
@@ -237,6 +288,10 @@ def _conditions(filters: CaseFilters) -> list[Any]:
     # A merged case lives on in the one it was merged into.
     conditions: list[Any] = [col(Case.merged_into_id).is_(None)]
     conditions += [col(column) == value for column, value in equal.items() if value is not None]
+    if filters.unassigned:
+        conditions.append(col(Case.assignee_id).is_(None))
+    if filters.awaiting_answer:
+        conditions.append(col(Case.status).in_(sorted(AWAITING_ANSWER)))
     if filters.overdue_on is not None:
         conditions += [
             col(Case.due_date) < filters.overdue_on,
@@ -249,12 +304,49 @@ def _conditions(filters: CaseFilters) -> list[Any]:
     if filters.received_until is not None:
         conditions.append(col(Case.received_at) < filters.received_until)
     if filters.text:
-        conditions.append(_text_condition(filters.text))
+        conditions.append(
+            _full_text_condition(filters.text)
+            if dialect == "postgresql"
+            else _text_condition(filters.text)
+        )
     return conditions
 
 
+_LEXEME = r"'((?:[^']|'')+)'"
+
+
+def _full_text_condition(text: str) -> Any:
+    """PostgreSQL: the words of the text (French stems) in the subject and sender of the case,
+    or in one of its messages' bodies; both found through their GIN indexes.
+
+    Words, not substrings: "réclamations" finds "réclamation", "titre séjour" finds both words
+    in any order, "-refus" excludes, quotes ask for a phrase (websearch_to_tsquery); each word
+    also finds the words it begins ("citoy" finds "citoyen", as one types); a search of stop
+    words only ("le") finds nothing. An address is found whole ("camille.martin@example.org"),
+    by its domain ("example.org") or by one of its words ("martin"): see case_search_vector.
+    Accents matter ("sejour" does not find "séjour").
+    """
+    words = func.websearch_to_tsquery(literal_column("'french'::regconfig"), text)
+    # 'titr' & 'séjour' becomes 'titr':* & 'séjour':* (a lexeme is quoted, its quotes doubled).
+    query = cast(func.regexp_replace(cast(words, Text), _LEXEME, r"'\1':*", "g"), TSQUERY)
+    matching = CASES_TABLE.alias("matching_cases")
+    # One set of ids from both indexes, not an OR with a correlated EXISTS: an OR would make
+    # PostgreSQL compute the vector of every visible case instead of reading the index.
+    in_case = select(matching.c.id).where(case_search_vector(matching).op("@@")(query))
+    in_body = select(col(Message.case_id)).where(
+        search_vector(col(Message.body_text)).op("@@")(query)
+    )
+    return col(Case.id).in_(union(in_case, in_body))
+
+
 def _text_condition(text: str) -> Any:
-    """The text in the subject, the sender or a message body, ignoring case."""
+    """SQLite: the text as a substring of the subject, the sender or a message body, ignoring
+    case (all alphabets: see backend.database).
+
+    Unlike PostgreSQL's full-text search, no stemming ("réclamations" does not find
+    "réclamation"), the words must follow each other as typed, and part of a word matches
+    ("citoy" finds "citoyen"); every row is read, which is fine at SQLite's scale.
+    """
     escaped = "".join(f"!{char}" if char in "!%_" else char for char in text.lower())
     pattern = f"%{escaped}%"
 

@@ -5,7 +5,7 @@ version is refused with 412, so two agents never silently overwrite each other.
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import (
@@ -26,12 +26,12 @@ from backend.cases.dependencies import CaseForChangeDep, VisibleCaseDep
 from backend.cases.presentation import public_case, public_cases
 from backend.cases.replies import reply_by_email
 from backend.cases.repository import (
-    CaseFilters,
     CaseSort,
     InvalidCursorError,
     canned_replies,
     case_attachment,
     case_events,
+    case_filters,
     case_letters,
     case_messages,
     case_outbox,
@@ -128,21 +128,19 @@ def read_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseListPublic:
     """Cases, the most urgent first (or the most recent), a page at a time."""
-    today = settings.today()
-    filters = CaseFilters(
+    filters = case_filters(
+        settings=settings,
         mailbox_id=mailbox_id,
         channel=channel,
         kind=kind,
         status=status_,
         service_id=service_id,
         assignee_id=assignee_id,
-        overdue_on=today if overdue else None,
+        overdue=overdue,
         due_before=due_before,
-        received_from=_start_of(received_from, settings=settings),
-        received_until=_start_of(
-            received_to + timedelta(days=1) if received_to else None, settings=settings
-        ),
-        text=q.strip() if q and q.strip() else None,
+        received_from=received_from,
+        received_to=received_to,
+        text=q,
     )
     try:
         page = list_cases(
@@ -536,11 +534,6 @@ def _changed(session: Session, case: Case, *, settings: Settings, response: Resp
     """The case after a change, with its new ETag."""
     response.headers["ETag"] = _etag(case)
     return public_case(session, case, settings=settings)
-
-
-def _start_of(day: date | None, *, settings: Settings) -> datetime | None:
-    """Midnight of that day in the préfecture's time zone."""
-    return datetime.combine(day, time(0, 0), tzinfo=settings.tzinfo) if day else None
 
 
 def _etag(case: Case) -> str:

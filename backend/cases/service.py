@@ -370,16 +370,21 @@ def register_paper(session: Session, *, paper: PaperMail, actor: User, settings:
     return case
 
 
+def check_scan(pdf: bytes) -> None:
+    """Refuse a scan that is not a PDF (by its first bytes) or is too large."""
+    if not pdf.startswith(b"%PDF-"):
+        raise CaseInputError("Le fichier envoyé n'est pas un PDF.")
+    if len(pdf) > MAX_SCAN_BYTES:
+        raise CaseInputError(f"Le PDF dépasse {MAX_SCAN_BYTES // 1_000_000} Mo.")
+
+
 def attach_scan(
     session: Session, *, case: Case, pdf: bytes, actor: User, settings: Settings
 ) -> Case:
     """The scanned letter or slip, a PDF attached to the letter in the case's thread."""
     if case.channel is CaseChannel.EMAIL:
         raise CaseInputError(f"Le dossier {case.reference} est un courriel : rien à numériser.")
-    if not pdf.startswith(b"%PDF-"):
-        raise CaseInputError("Le fichier envoyé n'est pas un PDF.")
-    if len(pdf) > MAX_SCAN_BYTES:
-        raise CaseInputError(f"Le PDF dépasse {MAX_SCAN_BYTES // 1_000_000} Mo.")
+    check_scan(pdf)
     letter = session.exec(
         select(Message).where(col(Message.rfc_message_id) == _paper_message_id(case))
     ).one()

@@ -23,6 +23,9 @@ SUPERVISOR_POLL_SECONDS = 0.2
 def serve(
     host: str | None = typer.Option(None, help="Adresse d'écoute (réglage api_host par défaut)."),
     port: int | None = typer.Option(None, help="Port d'écoute (réglage api_port par défaut)."),
+    workers: int | None = typer.Option(
+        None, min=1, help="Nombre de processus (réglage api_workers par défaut)."
+    ),
 ) -> None:
     """Serve the web application and the API."""
     settings = get_settings()
@@ -31,6 +34,7 @@ def serve(
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
+        workers=workers or settings.api_workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )

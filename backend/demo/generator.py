@@ -280,7 +280,7 @@ MAILBOXES = (
     MailboxPlan("sejour", MailboxKind.SEJOUR, "pref-sejour@gers.gouv.fr", "sejour-etrangers"),
     MailboxPlan("qualite", MailboxKind.QUALITE, "pref-qualite@gers.gouv.fr", "mission-qualite"),
 )
-AGENT, QUALITY_MANAGER = UserRole.AGENT, UserRole.QUALITY_MANAGER
+AGENT, QUALITY_MANAGER, ADMIN = UserRole.AGENT, UserRole.QUALITY_MANAGER, UserRole.ADMIN
 AGENTS = (
     ("Sophie", "Laborde", "Agente d'accueil", AGENT, "accueil-courrier"),
     ("Julien", "Castaing", "Agent du bureau du courrier", AGENT, "accueil-courrier"),
@@ -290,6 +290,7 @@ AGENTS = (
     ("Karim", "Haddad", "Adjoint au chef du bureau du séjour", AGENT, "sejour-etrangers"),
     ("Hélène", "Soulé", "Chargée de mission qualité", AGENT, "mission-qualite"),
     ("Isabelle", "Ducos", "Responsable qualité", QUALITY_MANAGER, "mission-qualite"),
+    ("Thomas", "Verdier", "Administrateur de Qualipref", ADMIN, "mission-qualite"),
 )
 # Letters and slips are opened and registered in the mail room.
 MAIL_ROOM_AGENT = _agent_email("Julien", "Castaing")

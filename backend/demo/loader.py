@@ -39,9 +39,12 @@ from backend.models import (
     User,
     WaitingPeriod,
 )
+from backend.users.passwords import hash_password
 
 # The demo mailboxes are never polled (disabled): this variable need not exist.
 DEMO_PASSWORD_ENV = "QUALIPREF_DEMO_IMAP_PASSWORD"  # noqa: S105 - a variable's name
+# Every demo account signs in with it (the demo never runs in production): see docs/demo.md.
+DEMO_PASSWORD = "qualipref-demo"  # noqa: S105 - published on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,8 @@ def _service_rows(plan: DemoPlan, *, created_at: datetime) -> list[dict[str, Any
 
 
 def _user_rows(plan: DemoPlan, *, created_at: datetime) -> list[dict[str, Any]]:
+    # One hash for every account: argon2 is slow on purpose.
+    password_hash = hash_password(DEMO_PASSWORD)
     return [
         {
             "email": agent.email,
@@ -186,6 +191,7 @@ def _user_rows(plan: DemoPlan, *, created_at: datetime) -> list[dict[str, Any]]:
             "last_name": agent.last_name,
             "title": agent.title,
             "role": agent.role,
+            "password_hash": password_hash,
             "is_active": True,
             "failed_login_count": 0,
             "created_at": created_at,

@@ -18,7 +18,7 @@ from backend.mailboxes.service import (
     diagnose_mailbox,
     get_mailbox,
     list_mailboxes,
-    update_mailbox,
+    update_mailbox_audited,
 )
 from backend.models import Mailbox
 from backend.users.dependencies import AdminDep, CurrentUserDep
@@ -84,23 +84,10 @@ def change_mailbox(
 ) -> Mailbox:
     """Change the given fields of a mailbox (administrators)."""
     mailbox = _get_or_404(session, slug)
-    before = MailboxPublic.model_validate(mailbox).model_dump(mode="json")
     try:
-        update_mailbox(session, mailbox=mailbox, mailbox_in=mailbox_in)
+        return update_mailbox_audited(session, mailbox=mailbox, mailbox_in=mailbox_in, actor=admin)
     except MailboxInputError as error:
         raise _unprocessable(error) from error
-    after = MailboxPublic.model_validate(mailbox).model_dump(mode="json")
-    record(
-        session,
-        action="mailbox.updated",
-        actor=admin,
-        object_type="mailbox",
-        object_id=mailbox.id,
-        changes={
-            name: [before[name], after[name]] for name in after if before[name] != after[name]
-        },
-    )
-    return mailbox
 
 
 @router.post("/{slug}/test", response_model=MailboxDiagnosisPublic)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from backend.audit.service import record
 from backend.config import Settings
 from backend.mailboxes.imap import ImapSettings, MailboxConnectionError, open_folder
-from backend.mailboxes.schemas import SLUG_PATTERN, MailboxCreate, MailboxUpdate
-from backend.models import Mailbox, Service
+from backend.mailboxes.schemas import SLUG_PATTERN, MailboxCreate, MailboxPublic, MailboxUpdate
+from backend.models import Mailbox, Service, User
 
 _SLUG = re.compile(SLUG_PATTERN)
 
@@ -77,6 +78,26 @@ def update_mailbox(session: Session, *, mailbox: Mailbox, mailbox_in: MailboxUpd
         setattr(mailbox, field, value)
     session.add(mailbox)
     session.flush()
+    return mailbox
+
+
+def update_mailbox_audited(
+    session: Session, *, mailbox: Mailbox, mailbox_in: MailboxUpdate, actor: User
+) -> Mailbox:
+    """Apply the fields that were given, traced with what each was before and after."""
+    before = MailboxPublic.model_validate(mailbox).model_dump(mode="json")
+    update_mailbox(session, mailbox=mailbox, mailbox_in=mailbox_in)
+    after = MailboxPublic.model_validate(mailbox).model_dump(mode="json")
+    record(
+        session,
+        action="mailbox.updated",
+        actor=actor,
+        object_type="mailbox",
+        object_id=mailbox.id,
+        changes={
+            name: [before[name], after[name]] for name in after if before[name] != after[name]
+        },
+    )
     return mailbox
 
 

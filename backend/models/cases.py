@@ -3,8 +3,10 @@ the counters their references are drawn from."""
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import Grouping
 from sqlmodel import Field, SQLModel
 
 from backend.models.fields import enum_field, foreign_key, text_field, timestamp_field
@@ -120,6 +122,45 @@ class Case(SQLModel, table=True):
     # Optimistic concurrency: two agents never silently overwrite each other.
     version: int = 1
     updated_at: datetime = timestamp_field(now=True)
+
+
+def search_vector(text: Any) -> Any:
+    """PostgreSQL's French full-text vector of a text: stems, no stop words, no accents folded."""
+    return sa.func.to_tsvector(sa.literal_column("'french'::regconfig"), text)
+
+
+def case_search_vector(cases: sa.FromClause) -> Any:
+    """The full-text vector of a case's subject and sender, for the cases table or an alias.
+
+    PostgreSQL's parser keeps an e-mail address as one word, so the address is indexed three
+    ways: whole ("camille.martin@example.org"), as local part and domain ("example.org"), and
+    word by word ("martin"). Literals, not bound values, so that a query's expression is the
+    index's; the concatenations are grouped as PostgreSQL writes the index back, so that
+    Alembic finds the model and the database equal.
+    """
+    space: Any = sa.literal_column("' '")
+    email = sa.func.coalesce(cases.c.sender_email, sa.literal_column("''"))
+    parts = [
+        sa.func.coalesce(cases.c.sender_name, sa.literal_column("''")),
+        email,
+        sa.func.translate(email, sa.literal_column("'@'"), space),
+        sa.func.translate(email, sa.literal_column("'@.+_-'"), sa.literal_column("'     '")),
+    ]
+    document: Any = cases.c.subject
+    for part in parts:
+        document = Grouping(Grouping(document.op("||")(space)).op("||")(part))
+    return search_vector(document.element)
+
+
+def add_search_index(table: sa.Table, *, name: str, vector: Any) -> None:
+    """A GIN index of a full-text vector, on PostgreSQL only (SQLite searches with LIKE)."""
+    table.append_constraint(
+        sa.Index(name, vector, postgresql_using="gin").ddl_if(dialect="postgresql")
+    )
+
+
+CASES_TABLE: sa.Table = Case.__table__  # type: ignore[attr-defined]
+add_search_index(CASES_TABLE, name="ix_cases_search", vector=case_search_vector(CASES_TABLE))
 
 
 class WaitingPeriod(SQLModel, table=True):

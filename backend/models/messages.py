@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from backend.models.cases import add_search_index, search_vector
 from backend.models.fields import (
     big_integer_field,
     enum_field,
@@ -67,6 +68,12 @@ class Message(SQLModel, table=True):
     raw_size: int | None = None
     parse_defects: list[str] = json_field(default_factory=list)
     parse_error: str | None = text_field()
+
+
+MESSAGES_TABLE: sa.Table = Message.__table__  # type: ignore[attr-defined]
+add_search_index(
+    MESSAGES_TABLE, name="ix_messages_search", vector=search_vector(MESSAGES_TABLE.c.body_text)
+)
 
 
 class Attachment(SQLModel, table=True):

@@ -9,7 +9,7 @@ from backend.audit.service import record
 from backend.config import Settings
 from backend.models import Service, ServiceMembership, User
 from backend.models.types import utc_now
-from backend.users.passwords import verify_password
+from backend.users.passwords import hash_password, verify_password
 from backend.users.schemas import UserCreate, UserUpdate
 
 # However many failures, an account never waits more than an hour.
@@ -172,3 +172,32 @@ def _set_services(session: Session, *, user_id: int, service_ids: list[int]) -> 
     session.add_all(
         ServiceMembership(user_id=user_id, service_id=service_id) for service_id in wanted - current
     )
+
+
+def set_password(session: Session, *, user: User, password: str, actor: User) -> None:
+    """A new password (12 characters or more, else WeakPasswordError); the lock is lifted."""
+    user.password_hash = hash_password(password)
+    user.failed_login_count = 0
+    user.locked_until = None
+    session.add(user)
+    record(session, action="user.password_set", actor=actor, object_type="user", object_id=user.id)
+
+
+def create_service(
+    session: Session, *, slug: str, name: str, email: str | None, actor: User
+) -> Service:
+    """A new service of the préfecture, its slug unused; traced."""
+    if session.exec(select(Service.id).where(col(Service.slug) == slug)).first() is not None:
+        raise UserInputError(f"Un service « {slug} » existe déjà.")
+    service = Service(slug=slug, name=name, email=email)
+    session.add(service)
+    session.flush()
+    record(
+        session,
+        action="service.created",
+        actor=actor,
+        object_type="service",
+        object_id=service.id,
+        changes={"slug": [None, slug], "name": [None, name], "email": [None, email]},
+    )
+    return service

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.web import admin, auth, case_page, dashboard, inbox, paper, public
+from backend.web import admin, auth, case_answers, case_page, dashboard, inbox, paper, public
 from backend.web.dependencies import SignInRequiredError
 from backend.web.errors import page_http_exception_handler, sign_in_required_handler
 from backend.web.security import add_security_headers
@@ -26,7 +26,7 @@ STATIC_DIRECTORIES = {
 
 def add_web_interface(app: FastAPI) -> None:
     """Mount the pages, their static files, their error pages and security headers."""
-    for module in (auth, inbox, case_page, paper, dashboard, public, admin):
+    for module in (auth, inbox, case_page, case_answers, paper, dashboard, public, admin):
         app.include_router(module.router)
     for prefix, directory in STATIC_DIRECTORIES.items():
         if not directory.is_dir():

@@ -133,3 +133,35 @@ def test_a_forged_cursor_is_a_400(agent_client: TestClient) -> None:
     response = agent_client.get("/api/v1/cases", params={"cursor": "pas-un-curseur"})
     assert response.status_code == 400
     assert "Curseur de pagination invalide" in response.json()["detail"]
+
+
+def test_full_text_search_stems_on_postgresql_and_finds_bodies_and_addresses(
+    agent_client: TestClient, session: Session
+) -> None:
+    complaint = add_case(session, 1, due=date(2026, 12, 1), subject="Réclamation sur l'accueil")
+    by_body = add_case(session, 2, due=date(2026, 12, 2), subject="Question")
+    assert by_body.id is not None
+    session.add(
+        Message(
+            case_id=by_body.id,
+            rfc_message_id="corps-fts@example.org",
+            fingerprint="1" * 64,
+            subject="Question",
+            body_text="Mon passeport biométrique est perdu.",
+            received_at=datetime(2026, 11, 2, tzinfo=UTC),
+        )
+    )
+    session.flush()
+
+    def found(q: str) -> list[str]:
+        body = agent_client.get("/api/v1/cases", params={"q": q}).json()
+        return [item["reference"] for item in body["items"]]
+
+    stemmed = found("réclamations")
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    # French stems on PostgreSQL; SQLite's substring search does not stem.
+    assert stemmed == ([complaint.reference] if postgresql else [])
+    assert found("biométrique") == [by_body.reference]
+    assert found("citoyen2@example.org") == [by_body.reference]
+    assert found("citoyen1") == [complaint.reference]
+    assert found("introuvable") == []

@@ -90,7 +90,11 @@ def test_a_year_of_a_prefecture_s_mail_in_three_mailboxes(plan: DemoPlan) -> Non
     assert 0.03 <= sum(bool(case.waits) for case in plan.cases) / total <= 0.06
     assert sum(case.holding_reply_at is not None for case in plan.cases) > 50
     assert 2 <= sum(case.merged_into is not None for case in plan.cases) <= 3
-    assert {agent.role for agent in plan.agents} == {UserRole.AGENT, UserRole.QUALITY_MANAGER}
+    assert {agent.role for agent in plan.agents} == {
+        UserRole.AGENT,
+        UserRole.QUALITY_MANAGER,
+        UserRole.ADMIN,
+    }
 
 
 def test_mondays_are_busy_august_is_quiet_and_paper_comes_on_working_days(

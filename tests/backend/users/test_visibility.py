@@ -25,7 +25,7 @@ from backend.letters.templates import LetterChannel
 from backend.mailboxes.schemas import MailboxCreate
 from backend.mailboxes.service import create_mailbox
 from backend.main import create_app
-from backend.models import Attachment, Case, Letter, MailboxKind, Service
+from backend.models import Attachment, Case, Letter, MailboxKind, Message, Service
 from tests.fixtures.mailboxes import ingest
 from tests.fixtures.users import Agent, make_agent
 
@@ -33,7 +33,7 @@ SECRET_SUBJECT = "Titre de séjour de Mme Ayşe Yılmaz-Kowalczyk"
 SECRET_SENDER = "ayse.yilmaz-kowalczyk@example.org"
 SECRET_BODY = "numéro étranger 7501234567"
 # Path parameters that name something of a case, with the séjour value each route gets.
-CASE_PARAMETERS = ("case_id", "attachment_id", "letter_id")
+CASE_PARAMETERS = ("case_id", "message_id", "attachment_id", "letter_id")
 # Routes whose parameters name no case data, and why they cannot show any.
 NO_CASE_DATA = {
     "/api/v1/mailboxes/{slug}": "mailbox settings, no case",
@@ -53,6 +53,7 @@ class SejourCase:
     """A séjour case with a message, an attachment and a letter, and its identifiers."""
 
     case: Case
+    message: Message
     attachment: Attachment
     letter: Letter
 
@@ -60,6 +61,7 @@ class SejourCase:
         """The séjour value of a path parameter."""
         values = {
             "case_id": self.case.id,
+            "message_id": self.message.id,
             "attachment_id": self.attachment.id,
             "letter_id": self.letter.id,
         }
@@ -88,6 +90,7 @@ def sejour(session: Session, settings: Settings) -> SejourCase:
     ingest(session, mailbox, settings, _mail_with_passport(), arrived=datetime.now(UTC))
     case = session.exec(select(Case).where(col(Case.mailbox_id) == mailbox.id)).one()
     assert case.service_id == service.id
+    message = session.exec(select(Message).where(col(Message.case_id) == case.id)).one()
     attachment = session.exec(select(Attachment)).one()
     sejour_agent = make_agent(session, first_name="Paul", services=[service])
     letter = send_letter(
@@ -100,7 +103,7 @@ def sejour(session: Session, settings: Settings) -> SejourCase:
         settings=settings,
         posted_on=date.today(),
     )
-    return SejourCase(case=case, attachment=attachment, letter=letter)
+    return SejourCase(case=case, message=message, attachment=attachment, letter=letter)
 
 
 @pytest.fixture
