@@ -215,14 +215,18 @@ def case_number(generator: random.Random, *, service_index: int, cases: int) -> 
     return number - number % 3 + service_index if number > 3 else service_index + 3
 
 
+# What agents ask their inbox: mostly the default (cases awaiting an answer, most urgent
+# first), sometimes a status, a search by word or by address, the overdue ones, everything.
 INBOX_VARIANTS: tuple[dict[str, str], ...] = (
     {},
     {},
-    {"statut": "in_progress"},
+    {},
+    {"status": "in_progress"},
+    {"assignee": "aucun"},
+    {"overdue": "1"},
     {"q": "séjour"},
     {"q": "citoyen1234@example.org"},
-    {"en_retard": "1"},
-    {"tri": "received_at"},
+    {"status": "tous", "sort": "received_at"},
 )
 
 

@@ -46,7 +46,7 @@ def reply_by_email(
         case=case,
         text=text,
         canned_reply_id=canned_reply_id,
-        context=_context(case, actor=actor, service=service, variables=variables),
+        context=canned_reply_values(case, actor=actor, service=service, variables=variables),
         settings=settings,
     )
     outbox_id, recipient = queue_case_email(
@@ -141,24 +141,39 @@ def _body(
         if not text or not text.strip():
             raise CaseInputError("La réponse est vide : saisissez un texte ou une réponse type.")
         return text
-    canned = session.get(CannedReply, canned_reply_id)
-    if canned is None or canned.service_id not in {None, case.service_id}:
+    canned = case_canned_reply(session, case=case, canned_reply_id=canned_reply_id)
+    if canned is None:
         raise CaseInputError(f"Aucune réponse type n° {canned_reply_id} pour ce dossier.")
     try:
-        return render_text(
-            settings=settings,
-            source=canned.body,
-            name=f"réponse type « {canned.title} »",
-            context=context,
-        )
+        return render_canned_reply(canned, context=context, settings=settings)
     except TemplateRenderError as error:
         raise CaseInputError(str(error)) from error
 
 
-def _context(
+def case_canned_reply(session: Session, *, case: Case, canned_reply_id: int) -> CannedReply | None:
+    """The canned reply if it is the case's service's (or every service's); else None."""
+    canned = session.get(CannedReply, canned_reply_id)
+    if canned is None or canned.service_id not in {None, case.service_id}:
+        return None
+    return canned
+
+
+def render_canned_reply(
+    canned: CannedReply, *, context: Mapping[str, Any], settings: Settings
+) -> str:
+    """The canned reply's text filled with these values (TemplateRenderError if one is missing)."""
+    return render_text(
+        settings=settings,
+        source=canned.body,
+        name=f"réponse type « {canned.title} »",
+        context=context,
+    )
+
+
+def canned_reply_values(
     case: Case, *, actor: User, service: Service | None, variables: Mapping[str, str]
 ) -> dict[str, Any]:
-    """What a canned reply may use, and the agent's own variables."""
+    """What a canned reply may use (the case, the agent, the service) and the agent's variables."""
     return {
         **variables,
         "reference": case.reference,

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from backend.cases import service as cases
 from backend.cases.replies import queue_case_email
-from backend.cases.workflow import Operation, check_operation
+from backend.cases.workflow import ALLOWED_FROM, Operation, check_operation
 from backend.config import Settings
 from backend.letters.appointments import (
     GivenSlot,
@@ -37,6 +37,7 @@ from backend.mail.compose import OutgoingAttachment
 from backend.models import (
     AnswerChannel,
     Case,
+    CaseStatus,
     Letter,
     LetterDelivery,
     OutboxPurpose,
@@ -46,12 +47,17 @@ from backend.models import (
 from backend.models.types import utc_now
 from backend.storage.filestore import FileStore
 
-# What checks that the case's status allows the letter, per effect.
-_OPERATIONS = {
+# The operation of the case's lifecycle a letter with this effect is, so its status must allow.
+LETTER_OPERATIONS = {
     LetterEffect.ANSWER: Operation.REPLY,
     LetterEffect.REQUEST_DOCUMENTS: Operation.REQUEST_DOCUMENTS,
     LetterEffect.ACKNOWLEDGE: Operation.NOTE,
 }
+
+
+def letter_allowed(template: LetterTemplate, *, status: CaseStatus) -> bool:
+    """Whether a case in this status may be sent the letter (one without effect always may)."""
+    return template.effect is None or status in ALLOWED_FROM[LETTER_OPERATIONS[template.effect]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +126,7 @@ def send_letter(
             f"Le modèle « {template.name} » ne s'envoie pas par {_CHANNEL_NAMES[channel]}."
         )
     if template.effect is not None:
-        check_operation(_OPERATIONS[template.effect], status=case.status)
+        check_operation(LETTER_OPERATIONS[template.effect], status=case.status)
     pdf = letter_pdf(prepared.rendered.document)
     stored = FileStore(settings.file_store_dir).put_bytes(pdf)
     assert case.id is not None

@@ -8,17 +8,10 @@ from sqlmodel import col, select
 
 from backend.database import session_scope
 from backend.models import OutboxEmail, OutboxStatus
+from backend.outbox.labels import OUTBOX_STATUS_LABELS
 from backend.outbox.service import requeue_email
 
 outbox_app = typer.Typer(help="File d'envoi des courriels sortants.", no_args_is_help=True)
-
-STATUS_LABELS = {
-    OutboxStatus.QUEUED: "en attente",
-    OutboxStatus.SENDING: "en cours d'envoi",
-    OutboxStatus.SENT: "envoyé",
-    OutboxStatus.FAILED: "en échec",
-    OutboxStatus.UNCERTAIN: "incertain",
-}
 
 
 @outbox_app.command("list", help="Lister les courriels sortants, les plus récents d'abord.")
@@ -74,7 +67,7 @@ def _row(email: OutboxEmail) -> dict[str, Any]:
 
 
 def _describe(row: dict[str, Any]) -> str:
-    status = STATUS_LABELS[OutboxStatus(row["status"])]
+    status = OUTBOX_STATUS_LABELS[OutboxStatus(row["status"])]
     line = f"n° {row['id']} [{status}] {', '.join(row['recipients'])} : {row['subject']}"
     if row["attempts"]:
         line += f" ({row['attempts']} essai{'s' if row['attempts'] > 1 else ''})"

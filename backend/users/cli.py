@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 from backend.cli.errors import fail
 from backend.database import session_scope
 from backend.models import Service, ServiceMembership, User, UserRole
-from backend.users.passwords import WeakPasswordError, hash_password
-from backend.users.service import user_by_email
+from backend.users import service as accounts
+from backend.users.passwords import WeakPasswordError
+from backend.users.service import UserInputError, user_by_email
 from backend.users.tokens import create_token
 
 service_app = typer.Typer(help="Services de la préfecture.", no_args_is_help=True)
@@ -25,10 +26,11 @@ def add_service(
     email: Annotated[str | None, typer.Option(help="Adresse fonctionnelle du service.")] = None,
 ) -> None:
     """Create a service."""
-    with session_scope() as session:
-        if _service(session, slug) is not None:
-            fail(f"un service {slug} existe déjà.")
-        session.add(Service(slug=slug, name=name, email=email))
+    try:
+        with session_scope() as session:
+            accounts.create_service(session, slug=slug, name=name, email=email, actor=None)
+    except UserInputError as error:
+        fail(str(error))
     typer.echo(f"Service {slug} créé.")
 
 
@@ -72,11 +74,11 @@ def add_user(
         user = User(
             email=address, first_name=first_name, last_name=last_name, title=title, role=role
         )
-        if password:
-            user.password_hash = _new_password_hash()
         session.add(user)
         session.flush()
         assert user.id is not None
+        if password:
+            _set_prompted_password(session, user=user)
         for member_of in services:
             assert member_of.id is not None
             session.add(ServiceMembership(user_id=user.id, service_id=member_of.id))
@@ -106,10 +108,7 @@ def set_password(email: Annotated[str, typer.Argument(help="Adresse du compte.")
     """Set a user's password; the account's lock and failure count are reset."""
     with session_scope() as session:
         user = user_by_email(session, email=email) or fail(f"aucun compte {email.strip()}.")
-        user.password_hash = _new_password_hash()
-        user.failed_login_count = 0
-        user.locked_until = None
-        session.add(user)
+        _set_prompted_password(session, user=user)
     typer.echo(f"Mot de passe de {user.email} enregistré.")
 
 
@@ -129,9 +128,10 @@ def _service(session: Session, slug: str) -> Service | None:
     return session.exec(select(Service).where(col(Service.slug) == slug)).first()
 
 
-def _new_password_hash() -> str:
+def _set_prompted_password(session: Session, *, user: User) -> None:
+    """The password typed twice becomes the account's (traced), or the command stops."""
     password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
     try:
-        return hash_password(password)
+        accounts.set_password(session, user=user, password=password, actor=None)
     except WeakPasswordError as error:
         fail(str(error))

@@ -2,6 +2,7 @@
 the administrators' changes to accounts and their services."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -14,6 +15,8 @@ from backend.users.schemas import UserCreate, UserUpdate
 
 # However many failures, an account never waits more than an hour.
 MAX_LOCKOUT = timedelta(hours=1)
+# Who the audit trail names for a change made with the `qualipref` command (no user signed in).
+CLI_ACTOR = "system:cli"
 
 
 class LoginRefusedError(Exception):
@@ -174,25 +177,28 @@ def _set_services(session: Session, *, user_id: int, service_ids: list[int]) -> 
     )
 
 
-def set_password(session: Session, *, user: User, password: str, actor: User) -> None:
-    """A new password (12 characters or more, else WeakPasswordError); the lock is lifted."""
+def set_password(session: Session, *, user: User, password: str, actor: User | None) -> None:
+    """A new password (12 characters or more, else WeakPasswordError); the lock is lifted.
+
+    Traced; the actor None is the command line.
+    """
     user.password_hash = hash_password(password)
     user.failed_login_count = 0
     user.locked_until = None
     session.add(user)
-    record(session, action="user.password_set", actor=actor, object_type="user", object_id=user.id)
+    _trace(session, action="user.password_set", actor=actor, object_type="user", object_id=user.id)
 
 
 def create_service(
-    session: Session, *, slug: str, name: str, email: str | None, actor: User
+    session: Session, *, slug: str, name: str, email: str | None, actor: User | None
 ) -> Service:
-    """A new service of the préfecture, its slug unused; traced."""
+    """A new service of the préfecture, its slug unused; traced (the actor None: the CLI)."""
     if session.exec(select(Service.id).where(col(Service.slug) == slug)).first() is not None:
         raise UserInputError(f"Un service « {slug} » existe déjà.")
     service = Service(slug=slug, name=name, email=email)
     session.add(service)
     session.flush()
-    record(
+    _trace(
         session,
         action="service.created",
         actor=actor,
@@ -201,3 +207,24 @@ def create_service(
         changes={"slug": [None, slug], "name": [None, name], "email": [None, email]},
     )
     return service
+
+
+def _trace(
+    session: Session,
+    *,
+    action: str,
+    actor: User | None,
+    object_type: str,
+    object_id: int | None,
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    """An administration change in the audit trail, by a user or (actor None) the command line."""
+    record(
+        session,
+        action=action,
+        actor=actor,
+        actor_label=None if actor else CLI_ACTOR,
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes,
+    )

@@ -6,13 +6,14 @@ path: no path parameter, so none can be mistaken for a case's (see test_visibili
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
-from pydantic import BaseModel, EmailStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, func, select
 
 from backend.audit.service import record
@@ -48,14 +49,14 @@ from backend.models import (
     Mailbox,
     MailboxKind,
     OutboxEmail,
-    OutboxPurpose,
     OutboxStatus,
     Service,
     ServiceMembership,
     User,
     UserRole,
 )
-from backend.outbox.cli import STATUS_LABELS as OUTBOX_STATUS_WORDS
+from backend.outbox.labels import OUTBOX_PURPOSE_LABELS
+from backend.outbox.labels import OUTBOX_STATUS_LABELS as OUTBOX_STATUS_WORDS
 from backend.outbox.service import requeue_email
 from backend.users.passwords import MIN_PASSWORD_LENGTH
 from backend.users.schemas import UserCreate, UserUpdate
@@ -68,6 +69,7 @@ from backend.users.service import (
     update_user,
 )
 from backend.web.dependencies import AdminPageDep
+from backend.web.forms import INVALID_EMAIL, email_address, row_id
 from backend.web.templating import PageUser, render
 
 router = APIRouter(prefix="/administration", include_in_schema=False)
@@ -104,38 +106,48 @@ OUTBOX_BADGES = {
     OutboxStatus.FAILED: "error",
     OutboxStatus.UNCERTAIN: "warning",
 }
+# The outbox's words, as the first word of a badge or an option.
 OUTBOX_STATUS_LABELS = {
     status_: word[:1].upper() + word[1:] for status_, word in OUTBOX_STATUS_WORDS.items()
 }
 RETRYABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNCERTAIN})
-OUTBOX_PURPOSE_LABELS = {
-    OutboxPurpose.ACKNOWLEDGEMENT: "Accusé de réception",
-    OutboxPurpose.REPLY: "Réponse",
-    OutboxPurpose.LETTER: "Lettre",
-    OutboxPurpose.ALERT: "Alerte aux services",
-}
 MAX_PASSWORD_LENGTH = 1024
-_EMAIL = TypeAdapter(EmailStr)
 M = TypeVar("M", bound=BaseModel)
 
 
 # --- Shared -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """A request of the administration: the administrator signed in, the database session."""
+
+    request: Request
+    session: Session
+    page: PageUser
+
+
+def admin_request(request: Request, session: SessionDep, page: AdminPageDep) -> Admin:
+    """The administrator's request (the others get 403, a form without its token too)."""
+    return Admin(request=request, session=session, page=page)
+
+
+AdminDep = Annotated[Admin, Depends(admin_request)]
+
+
 def _page(
-    request: Request,
+    admin: Admin,
     template: str,
     *,
-    page: PageUser,
     context: Mapping[str, Any],
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     """An administration page: the side menu and the notice of the last change."""
-    notice = NOTICES.get(request.query_params.get("avis", ""))
+    notice = NOTICES.get(admin.request.query_params.get("avis", ""))
     return render(
-        request,
+        admin.request,
         template,
-        page_user=page,
+        page_user=admin.page,
         context={"admin_menu": MENU, "message": notice, **context},
         status_code=status_code,
     )
@@ -174,7 +186,7 @@ def _french(item: Mapping[str, Any]) -> str:
     if kind in {"enum", "literal_error"}:
         return "Choisissez une valeur de la liste."
     if kind == "value_error" and "email" in str(item.get("msg", "")).lower():
-        return "Adresse électronique invalide : elle doit ressembler à nom@domaine.fr."
+        return INVALID_EMAIL
     return "Valeur invalide."
 
 
@@ -184,7 +196,7 @@ def _optional(value: str) -> str | None:
 
 def _ids(values: list[str]) -> list[int]:
     """Row ids ticked in a form (anything else is ignored, and then refused as unknown)."""
-    return sorted({int(value) for value in values if value.isdecimal() and len(value) < 10})
+    return sorted({number for number in map(row_id, values) if number is not None})
 
 
 def _all_services(session: Session) -> list[Service]:
@@ -201,21 +213,17 @@ def administration(_page_user: AdminPageDep) -> RedirectResponse:
 
 
 @router.get("/boites", response_class=HTMLResponse)
-def mailboxes(request: Request, session: SessionDep, page: AdminPageDep) -> Response:
+def mailboxes(admin: AdminDep) -> Response:
     """Every mailbox: how its polling goes, its last error, a connection test."""
-    return _mailboxes_page(request, session, page=page, diagnoses={})
+    return _mailboxes_page(admin, diagnoses={})
 
 
 @router.post("/boites/test", response_class=HTMLResponse)
 def test_mailbox(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: AdminPageDep,
-    slug: Annotated[str, Form(max_length=64)],
+    admin: AdminDep, settings: SettingsDep, slug: Annotated[str, Form(max_length=64)]
 ) -> Response:
     """Connect to the mailbox now; say what works or what does not (a fragment for htmx)."""
-    mailbox = _mailbox_or_404(session, slug)
+    mailbox = _mailbox_or_404(admin.session, slug)
     quick = settings.model_copy(
         update={
             "imap_timeout_seconds": min(settings.imap_timeout_seconds, DIAGNOSIS_TIMEOUT_SECONDS)
@@ -225,14 +233,14 @@ def test_mailbox(
         diagnosis = {"ok": True, "message": diagnose_mailbox(mailbox, settings=quick)}
     except MailboxConnectionError as error:
         diagnosis = {"ok": False, "message": str(error)}
-    if request.headers.get("HX-Request") == "true":
+    if admin.request.headers.get("HX-Request") == "true":
         return render(
-            request,
+            admin.request,
             "admin/_diagnosis.html",
-            page_user=page,
+            page_user=admin.page,
             context={"diagnosis": diagnosis, "slug": mailbox.slug},
         )
-    return _mailboxes_page(request, session, page=page, diagnoses={mailbox.slug: diagnosis})
+    return _mailboxes_page(admin, diagnoses={mailbox.slug: diagnosis})
 
 
 @router.post("/boites/activation", response_class=RedirectResponse)
@@ -262,16 +270,13 @@ def _mailbox_or_404(session: Session, slug: str) -> Mailbox:
         raise _not_found(str(error)) from error
 
 
-def _mailboxes_page(
-    request: Request, session: Session, *, page: PageUser, diagnoses: dict[str, dict[str, Any]]
-) -> Response:
-    services = {service.id: service.name for service in _all_services(session)}
+def _mailboxes_page(admin: Admin, *, diagnoses: dict[str, dict[str, Any]]) -> Response:
+    services = {service.id: service.name for service in _all_services(admin.session)}
     return _page(
-        request,
+        admin,
         "admin/mailboxes.html",
-        page=page,
         context={
-            "mailboxes": list_mailboxes(session),
+            "mailboxes": list_mailboxes(admin.session),
             "services": services,
             "kind_labels": MAILBOX_KIND_LABELS,
             "diagnoses": diagnoses,
@@ -283,16 +288,14 @@ def _mailboxes_page(
 
 
 @router.get("/utilisateurs", response_class=HTMLResponse)
-def users(request: Request, session: SessionDep, page: AdminPageDep) -> Response:
+def users(admin: AdminDep) -> Response:
     """Every account, its role, services and last sign-in; the form to create one."""
-    return _users_page(request, session, page=page, form={}, errors={})
+    return _users_page(admin, form={}, errors={})
 
 
 @router.post("/utilisateurs", response_class=HTMLResponse)
 def add_user(
-    request: Request,
-    session: SessionDep,
-    page: AdminPageDep,
+    admin: AdminDep,
     email: Annotated[str, Form()] = "",
     first_name: Annotated[str, Form()] = "",
     last_name: Annotated[str, Form()] = "",
@@ -323,47 +326,38 @@ def add_user(
     )
     if user_in is not None and not errors:
         try:
-            user = create_user(session, user_in=user_in, actor=page.user)
+            user = create_user(admin.session, user_in=user_in, actor=admin.page.user)
             if password:
-                set_password(session, user=user, password=password, actor=page.user)
+                set_password(admin.session, user=user, password=password, actor=admin.page.user)
         except UserInputError as error:
-            session.rollback()
+            admin.session.rollback()
             errors["email" if "compte" in str(error) else "service_ids"] = str(error)
         else:
             return _back("/administration/utilisateurs", notice="compte-cree")
     return _users_page(
-        request,
-        session,
-        page=page,
-        form=form,
-        errors=errors,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        admin, form=form, errors=errors, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
 @router.get("/utilisateurs/modifier", response_class=HTMLResponse)
-def edit_user(
-    request: Request, session: SessionDep, page: AdminPageDep, compte: str = ""
-) -> Response:
+def edit_user(admin: AdminDep, compte: str = "") -> Response:
     """The form that changes an account's role, services and state."""
-    user = _user_or_404(session, compte)
+    user = _user_or_404(admin.session, compte)
     assert user.id is not None
     form = {
         "first_name": user.first_name,
         "last_name": user.last_name,
         "title": user.title or "",
         "role": user.role.value,
-        "service_ids": [str(i) for i in service_ids_of(session, user_id=user.id)],
+        "service_ids": [str(i) for i in service_ids_of(admin.session, user_id=user.id)],
         "is_active": user.is_active,
     }
-    return _edit_page(request, session, page=page, user=user, form=form, errors={})
+    return _edit_page(admin, user=user, form=form, errors={})
 
 
 @router.post("/utilisateurs/modifier", response_class=HTMLResponse)
 def change_user(
-    request: Request,
-    session: SessionDep,
-    page: AdminPageDep,
+    admin: AdminDep,
     user_id: Annotated[str, Form()] = "",
     first_name: Annotated[str, Form()] = "",
     last_name: Annotated[str, Form()] = "",
@@ -374,7 +368,7 @@ def change_user(
     password: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the account (traced with before and after), or say what is wrong."""
-    user = _user_or_404(session, user_id)
+    user = _user_or_404(admin.session, user_id)
     active = is_active == "oui"
     form = {
         "first_name": first_name,
@@ -384,7 +378,9 @@ def change_user(
         "service_ids": service_ids,
         "is_active": active,
     }
-    errors = _password_errors(password) | _self_lockout_errors(page, user, role=role, active=active)
+    errors = _password_errors(password) | _self_lockout_errors(
+        admin.page, user, role=role, active=active
+    )
     user_in = _model(
         UserUpdate,
         errors,
@@ -397,18 +393,16 @@ def change_user(
     )
     if user_in is not None and not errors:
         try:
-            update_user(session, user=user, user_in=user_in, actor=page.user)
+            update_user(admin.session, user=user, user_in=user_in, actor=admin.page.user)
             if password:
-                set_password(session, user=user, password=password, actor=page.user)
+                set_password(admin.session, user=user, password=password, actor=admin.page.user)
         except UserInputError as error:
-            session.rollback()
+            admin.session.rollback()
             errors["service_ids"] = str(error)
         else:
             return _back("/administration/utilisateurs", notice="compte-modifie")
     return _edit_page(
-        request,
-        session,
-        page=page,
+        admin,
         user=user,
         form=form,
         errors=errors,
@@ -447,30 +441,29 @@ def _self_lockout_errors(page: PageUser, user: User, *, role: str, active: bool)
 
 
 def _user_or_404(session: Session, user_id: str) -> User:
-    user = session.get(User, int(user_id)) if user_id.isdecimal() and len(user_id) < 10 else None
+    number = row_id(user_id)
+    user = session.get(User, number) if number is not None else None
     if user is None:
         raise _not_found(f"Aucun compte n° {user_id}.")
     return user
 
 
 def _users_page(
-    request: Request,
-    session: Session,
+    admin: Admin,
     *,
-    page: PageUser,
     form: dict[str, Any],
     errors: dict[str, str],
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
+    session = admin.session
     services = _all_services(session)
     names = {service.id: service.name for service in services}
     memberships: dict[int, list[str]] = {}
     for membership in session.exec(select(ServiceMembership)).all():
         memberships.setdefault(membership.user_id, []).append(names[membership.service_id])
     return _page(
-        request,
+        admin,
         "admin/users.html",
-        page=page,
         context={
             "users": session.exec(
                 select(User).order_by(col(User.last_name), col(User.first_name))
@@ -487,22 +480,19 @@ def _users_page(
 
 
 def _edit_page(
-    request: Request,
-    session: Session,
+    admin: Admin,
     *,
-    page: PageUser,
     user: User,
     form: dict[str, Any],
     errors: dict[str, str],
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     return _page(
-        request,
+        admin,
         "admin/user_edit.html",
-        page=page,
         context={
             "account": user,
-            "services": _all_services(session),
+            "services": _all_services(admin.session),
             "roles": list(UserRole),
             "form": form,
             "errors": errors,
@@ -516,16 +506,14 @@ def _edit_page(
 
 
 @router.get("/services", response_class=HTMLResponse)
-def services(request: Request, session: SessionDep, page: AdminPageDep) -> Response:
+def services(admin: AdminDep) -> Response:
     """The préfecture's services and their members; the form to add one."""
-    return _services_page(request, session, page=page, form={}, errors={})
+    return _services_page(admin, form={}, errors={})
 
 
 @router.post("/services", response_class=HTMLResponse)
 def add_service(
-    request: Request,
-    session: SessionDep,
-    page: AdminPageDep,
+    admin: AdminDep,
     slug: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
@@ -536,24 +524,19 @@ def add_service(
     if not errors:
         try:
             create_service(
-                session,
+                admin.session,
                 slug=slug.strip(),
                 name=name.strip(),
                 email=_optional(email.lower()),
-                actor=page.user,
+                actor=admin.page.user,
             )
         except UserInputError as error:
-            session.rollback()
+            admin.session.rollback()
             errors["slug"] = str(error)
         else:
             return _back("/administration/services", notice="service-cree")
     return _services_page(
-        request,
-        session,
-        page=page,
-        form=form,
-        errors=errors,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        admin, form=form, errors=errors, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
@@ -569,25 +552,19 @@ def _service_errors(*, slug: str, name: str, email: str) -> dict[str, str]:
         errors["name"] = "Champ obligatoire."
     elif len(name) > 200:
         errors["name"] = "Texte trop long : au plus 200 caractères."
-    if email:
-        try:
-            _EMAIL.validate_python(email)
-        except ValidationError:
-            errors["email"] = (
-                "Adresse électronique invalide : elle doit ressembler à nom@domaine.fr."
-            )
+    if email and email_address(email) is None:
+        errors["email"] = INVALID_EMAIL
     return errors
 
 
 def _services_page(
-    request: Request,
-    session: Session,
+    admin: Admin,
     *,
-    page: PageUser,
     form: dict[str, str],
     errors: dict[str, str],
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
+    session = admin.session
     members = dict(
         session.exec(
             select(
@@ -596,9 +573,8 @@ def _services_page(
         ).all()
     )
     return _page(
-        request,
+        admin,
         "admin/services.html",
-        page=page,
         context={
             "services": _all_services(session),
             "members": members,
@@ -613,47 +589,38 @@ def _services_page(
 
 
 @router.get("/modeles", response_class=HTMLResponse)
-def templates(
-    request: Request, session: SessionDep, settings: SettingsDep, page: AdminPageDep
-) -> Response:
+def templates(admin: AdminDep, settings: SettingsDep) -> Response:
     """The standard letters and their variables; the canned replies."""
     try:
         letters, error = letter_templates(settings), None
     except LetterTemplateError as broken:
         letters, error = [], str(broken)
-    names = {service.id: service.name for service in _all_services(session)}
+    names = {service.id: service.name for service in _all_services(admin.session)}
     return _page(
-        request,
+        admin,
         "admin/templates.html",
-        page=page,
         context={
             "letters": letters,
             "error": error,
-            "canned": canned_replies(session, service_id=None),
+            "canned": canned_replies(admin.session, service_id=None),
             "service_names": names,
         },
     )
 
 
 @router.get("/modeles/apercu", response_class=HTMLResponse)
-def template_preview(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: AdminPageDep,
-    modele: str = "",
-) -> Response:
+def template_preview(admin: AdminDep, settings: SettingsDep, modele: str = "") -> Response:
     """A letter filled in with example values, its printed page in a sandboxed frame."""
     template = _template_or_404(settings, modele)
     values = _example_values(template, settings=settings)
     try:
-        rendered, error = _example_letter(session, template, page=page, settings=settings), None
+        rendered = _example_letter(admin.session, template, page=admin.page, settings=settings)
+        error = None
     except (LetterTemplateError, TemplateRenderError) as broken:
         rendered, error = None, str(broken)
     return _page(
-        request,
+        admin,
         "admin/template_preview.html",
-        page=page,
         context={"template": template, "values": values, "rendered": rendered, "error": error},
     )
 
@@ -745,16 +712,10 @@ def _example(spec: VariableSpec, *, settings: Settings, today: date) -> object:
 
 
 @router.get("/envois", response_class=HTMLResponse)
-def outbox(
-    request: Request,
-    session: SessionDep,
-    page: AdminPageDep,
-    statut: str = "",
-    avant: str = "",
-) -> Response:
+def outbox(admin: AdminDep, statut: str = "", avant: str = "") -> Response:
     """The outgoing e-mails, the latest first, a hundred at a time; failures can be resent."""
     chosen = OutboxStatus(statut) if statut in set(OutboxStatus) else None
-    before = int(avant) if avant.isdecimal() and len(avant) < 10 else None
+    before = row_id(avant)
     query = (
         select(OutboxEmail, Case.reference)
         .outerjoin(Case, col(Case.id) == col(OutboxEmail.case_id))
@@ -765,9 +726,9 @@ def outbox(
         query = query.where(col(OutboxEmail.status) == chosen)
     if before is not None:
         query = query.where(col(OutboxEmail.id) < before)
-    rows = list(session.exec(query).all())
+    rows = list(admin.session.exec(query).all())
     counts = dict(
-        session.exec(
+        admin.session.exec(
             select(OutboxEmail.status, func.count(col(OutboxEmail.id))).group_by(
                 col(OutboxEmail.status)
             )
@@ -775,9 +736,8 @@ def outbox(
     )
     older = rows[OUTBOX_PAGE_SIZE - 1][0].id if len(rows) > OUTBOX_PAGE_SIZE else None
     return _page(
-        request,
+        admin,
         "admin/outbox.html",
-        page=page,
         context={
             "rows": rows[:OUTBOX_PAGE_SIZE],
             "chosen": chosen,
@@ -802,16 +762,13 @@ def retry_email(
     statut: Annotated[str, Form()] = "",
 ) -> Response:
     """Queue a failed or uncertain e-mail again (traced); a worker sends it now."""
-    email = (
-        session.get(OutboxEmail, int(outbox_id))
-        if outbox_id.isdecimal() and len(outbox_id) < 10
-        else None
-    )
-    if email is None:
+    number = row_id(outbox_id)
+    email = session.get(OutboxEmail, number) if number is not None else None
+    if email is None or email.id is None:
         raise _not_found(f"Aucun courriel n° {outbox_id} dans la file d'envoi.")
     before = email.status
     try:
-        requeue_email(session, outbox_id=int(outbox_id))
+        requeue_email(session, outbox_id=email.id)
     except ValueError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"Impossible : {error}.") from error
     record(

@@ -14,11 +14,19 @@ from markupsafe import escape
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from backend.cases.replies import _context as canned_reply_context
-from backend.cases.replies import reply_by_email
+from backend.cases.replies import (
+    canned_reply_values,
+    case_canned_reply,
+    render_canned_reply,
+    reply_by_email,
+)
 from backend.cases.repository import canned_replies, case_letters, case_outbox
 from backend.cases.router import CASE_ERRORS
-from backend.cases.service import CaseInputError, CaseNotFoundError, check_version, load_case
+from backend.cases.service import (
+    CaseInputError,
+    StaleCaseError,
+    check_version,
+)
 from backend.cases.workflow import (
     ALLOWED_FROM,
     OPERATION_LABELS,
@@ -27,14 +35,11 @@ from backend.cases.workflow import (
     allowed_operations,
 )
 from backend.config import Settings
-from backend.database import SessionDep
-from backend.dependencies import SettingsDep
 from backend.letters.appointments import GivenSlot, NoFreeSlotError, appointment_values
 from backend.letters.pdf import letter_pdf
-from backend.letters.rendering import TemplateRenderError, render_text
+from backend.letters.rendering import TemplateRenderError
 from backend.letters.router import LETTER_ERRORS
-from backend.letters.service import _OPERATIONS as LETTER_OPERATIONS
-from backend.letters.service import prepare_letter, preview_slot, send_letter
+from backend.letters.service import letter_allowed, prepare_letter, preview_slot, send_letter
 from backend.letters.templates import (
     LetterChannel,
     LetterEffect,
@@ -53,14 +58,20 @@ from backend.models import (
     OutboxPurpose,
     Service,
 )
-from backend.validation import RowId
-from backend.web.dependencies import PageUserDep
-from backend.web.templating import PageUser, render
+from backend.web.dependencies import CaseRequest, CaseRequestDep
+from backend.web.forms import row_id
+from backend.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# Every refusal of the services an answer can meet, and its HTTP status.
-ANSWER_ERRORS: dict[type[Exception], int] = {**CASE_ERRORS, **LETTER_ERRORS}
+# Every refusal of the services an answer can meet, and its HTTP status. A case changed by
+# someone else is a conflict, as on the case's page: a form sends no If-Match header (the
+# API's 412 answers one).
+ANSWER_ERRORS: dict[type[Exception], int] = {
+    **CASE_ERRORS,
+    **LETTER_ERRORS,
+    StaleCaseError: status.HTTP_409_CONFLICT,
+}
 # What was sent, named in the URL the page goes back to, so that it says so.
 SENT_KINDS = ("courriel", "lettre")
 # A canned reply's variable left in the text, which the case could not fill.
@@ -92,17 +103,6 @@ VARIABLE_FIELD = "variable_"
 OTHER_LINES_SUFFIX = "__autres"
 
 
-def answer_case(session: SessionDep, page: PageUserDep, case_id: RowId) -> Case:
-    """The case of the path if the user may see it, loaded before anything else; else 404."""
-    try:
-        return load_case(session, case_id=case_id, viewer=page.viewer)
-    except CaseNotFoundError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-
-
-AnswerCaseDep = Annotated[Case, Depends(answer_case)]
-
-
 async def posted_form(request: Request) -> FormData:
     """The posted form (already read by the CSRF check); empty for another body."""
     return await request.form()
@@ -126,136 +126,91 @@ class LetterForm:
 
 
 @router.get("/dossiers/{case_id}/reponse", response_class=HTMLResponse)
-def answer_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    envoi: str = "",
-) -> Response:
+def answer_page(on: CaseRequestDep, envoi: str = "") -> Response:
     """The answer tools: by e-mail, by standard letter; a fragment for htmx, else a page."""
-    just_sent = _just_sent(request) if _is_htmx(request) else envoi
+    just_sent = _just_sent(on.request) if on.is_htmx else envoi
     context = {
-        **_answer_context(session, case=case, settings=settings),
-        "sent_message": _sent_message(session, case=case, what=just_sent, settings=settings),
+        **_answer_context(on.session, case=on.case, settings=on.settings),
+        "sent_message": _sent_message(
+            on.session, case=on.case, what=just_sent, settings=on.settings
+        ),
     }
-    if _is_htmx(request):
-        return render(
-            request, "case/answer_section.html", page_user=page, context=context | {"level": 3}
-        )
-    return render(request, "case/answer.html", page_user=page, context=context | {"level": 2})
+    if on.is_htmx:
+        return _render(on, "case/answer_section.html", context | {"level": 3})
+    return _render(on, "case/answer.html", context | {"level": 2})
 
 
 @router.get("/dossiers/{case_id}/reponse/modele", response_class=HTMLResponse)
-def canned_reply_text(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    reponse_type: str = "",
-) -> Response:
+def canned_reply_text(on: CaseRequestDep, reponse_type: str = "") -> Response:
     """The reply text field, filled with a canned reply rendered with the case's values."""
     text, error = "", None
     if reponse_type.strip():
-        canned = _canned_reply(session, case=case, canned_id=reponse_type)
+        canned = _canned_reply(on.session, case=on.case, canned_id=reponse_type)
         if canned is None:
             error = "Cette réponse type n'existe pas ou ne concerne pas ce dossier."
         else:
-            text, error = _rendered_canned(
-                session, case=case, canned=canned, page=page, settings=settings
-            )
+            text, error = _rendered_canned(on, canned=canned)
             text = text or canned.body
-    return render(
-        request,
-        "case/answer_text.html",
-        page_user=page,
-        context={"case": case, "text": text, "error": error},
-    )
+    return _render(on, "case/answer_text.html", {"case": on.case, "text": text, "error": error})
 
 
 @router.post("/dossiers/{case_id}/reponse/courriel", response_class=HTMLResponse)
 def send_email_reply(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
+    on: CaseRequestDep,
     version: Annotated[int, Form(ge=1)],
     texte: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
     """Send the agent's reply in the citizen's thread; the case is answered."""
     try:
-        with session.begin_nested():
-            check_version(case, expected_version=version)
+        with on.session.begin_nested():
+            check_version(on.case, expected_version=version)
             _refuse_placeholders(texte)
             reply_by_email(
-                session,
-                case=case,
+                on.session,
+                case=on.case,
                 text=texte,
                 canned_reply_id=None,
                 variables={},
-                actor=page.user,
-                settings=settings,
+                actor=on.actor,
+                settings=on.settings,
             )
     except tuple(ANSWER_ERRORS) as error:
-        return _refused(request, session, page=page, case=case, error=error, settings=settings)
-    return _sent(request, case=case, what="courriel")
+        return _refused(on, error=error)
+    return _sent(on, what="courriel")
 
 
 @router.get("/dossiers/{case_id}/reponse/lettre", response_class=HTMLResponse)
-def letter_form(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    modele: str = "",
-) -> Response:
+def letter_form(on: CaseRequestDep, modele: str = "") -> Response:
     """The form of a standard letter, one field per variable the agent fills in."""
-    context: dict[str, Any] = {"case": case, "template": None, "error": None}
+    context: dict[str, Any] = {"case": on.case, "template": None, "error": None}
     if modele.strip():
         try:
-            template = letter_template(settings, modele.strip())
+            template = letter_template(on.settings, modele.strip())
         except LetterTemplateError as error:
             context["error"] = str(error)
         else:
             context |= _letter_form_context(
-                session, case=case, template=template, settings=settings
+                on.session, case=on.case, template=template, settings=on.settings
             )
-    if _is_htmx(request):
-        return render(request, "case/letter_form.html", page_user=page, context=context)
-    return render(request, "case/letter_page.html", page_user=page, context=context)
+    template_name = "case/letter_form.html" if on.is_htmx else "case/letter_page.html"
+    return _render(on, template_name, context)
 
 
 @router.post("/dossiers/{case_id}/reponse/lettre/apercu", response_class=HTMLResponse)
-def letter_preview(
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    form: PostedFormDep,
-) -> Response:
+def letter_preview(on: CaseRequestDep, form: PostedFormDep) -> Response:
     """The printed page of the letter, for the preview frame, under a policy of its own."""
     try:
-        document = _document(session, case=case, form=form, page=page, settings=settings)
+        document = _document(on, form=form)
     except tuple(ANSWER_ERRORS) as error:
         return _frame_error(error)
-    return _preview_document(_on_screen(_with_inline_logo(document, settings=settings)))
+    return _preview_document(_on_screen(_with_inline_logo(document, settings=on.settings)))
 
 
 @router.post("/dossiers/{case_id}/reponse/lettre/pdf", response_class=Response)
-def letter_pdf_download(
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    form: PostedFormDep,
-) -> Response:
+def letter_pdf_download(on: CaseRequestDep, form: PostedFormDep) -> Response:
     """The letter as a PDF to download, to check or print; nothing is recorded."""
     try:
-        pdf = letter_pdf(_document(session, case=case, form=form, page=page, settings=settings))
+        pdf = letter_pdf(_document(on, form=form))
     except tuple(ANSWER_ERRORS) as error:
         # A download the browser asked for in the page: the refusal is a page, in French.
         raise HTTPException(ANSWER_ERRORS[type(error)], detail=str(error)) from error
@@ -264,39 +219,32 @@ def letter_pdf_download(
         pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{case.reference}-{name}.pdf"',
+            "Content-Disposition": f'attachment; filename="{on.case.reference}-{name}.pdf"',
             "Cache-Control": "no-store",
         },
     )
 
 
 @router.post("/dossiers/{case_id}/reponse/lettre/envoyer", response_class=HTMLResponse)
-def letter_send(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: AnswerCaseDep,
-    form: PostedFormDep,
-) -> Response:
+def letter_send(on: CaseRequestDep, form: PostedFormDep) -> Response:
     """Send the letter by e-mail or record it as posted; its effect on the case follows."""
     try:
-        with session.begin_nested():
-            posted = _letter_form_values(form, settings=settings)
-            check_version(case, expected_version=posted.version or 0)
+        with on.session.begin_nested():
+            posted = _letter_form_values(form, settings=on.settings)
+            check_version(on.case, expected_version=posted.version or 0)
             send_letter(
-                session,
-                case=case,
+                on.session,
+                case=on.case,
                 template_name=posted.template.name,
                 values=posted.values,
                 channel=_channel(posted.channel),
-                actor=page.user,
-                settings=settings,
+                actor=on.actor,
+                settings=on.settings,
                 take_next_slot=posted.take_next_slot,
             )
     except tuple(ANSWER_ERRORS) as error:
-        return _refused(request, session, page=page, case=case, error=error, settings=settings)
-    return _sent(request, case=case, what="lettre")
+        return _refused(on, error=error)
+    return _sent(on, what="lettre")
 
 
 # What the pages show
@@ -308,8 +256,7 @@ def _answer_context(session: Session, *, case: Case, settings: Settings) -> dict
     templates = [
         template
         for template in letter_templates(settings)
-        if template.effect is None
-        or case.status in ALLOWED_FROM[LETTER_OPERATIONS[template.effect]]
+        if letter_allowed(template, status=case.status)
     ]
     suited = [template for template in templates if case.kind.value in template.kinds]
     return {
@@ -456,27 +403,19 @@ def _channel(value: str) -> LetterChannel:
 
 def _canned_reply(session: Session, *, case: Case, canned_id: str) -> CannedReply | None:
     """The canned reply chosen, if it is one of the case's service (or of every service)."""
-    if not canned_id.strip().isdigit():
+    canned_reply_id = row_id(canned_id.strip())
+    if canned_reply_id is None:
         return None
-    canned = session.get(CannedReply, int(canned_id))
-    if canned is None or canned.service_id not in {None, case.service_id}:
-        return None
-    return canned
+    return case_canned_reply(session, case=case, canned_reply_id=canned_reply_id)
 
 
-def _rendered_canned(
-    session: Session, *, case: Case, canned: CannedReply, page: PageUser, settings: Settings
-) -> tuple[str, str | None]:
+def _rendered_canned(on: CaseRequest, *, canned: CannedReply) -> tuple[str, str | None]:
     """The canned reply with the case's values; or nothing and why, in French."""
-    service = session.get(Service, case.service_id) if case.service_id else None
-    context = canned_reply_context(case, actor=page.user, service=service, variables={})
+    case = on.case
+    service = on.session.get(Service, case.service_id) if case.service_id else None
+    context = canned_reply_values(case, actor=on.actor, service=service, variables={})
     try:
-        text = render_text(
-            settings=settings,
-            source=canned.body,
-            name=f"réponse type « {canned.title} »",
-            context=context,
-        )
+        text = render_canned_reply(canned, context=context, settings=on.settings)
     except TemplateRenderError as error:
         return "", f"{error} Remplacez-la dans le texte avant d'envoyer."
     return text, None
@@ -495,8 +434,9 @@ def _refuse_placeholders(text: str) -> None:
 # Answers
 
 
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+def _render(on: CaseRequest, template: str, context: dict[str, Any]) -> Response:
+    """The page or fragment, for the signed-in user."""
+    return render(on.request, template, page_user=on.page, context=context)
 
 
 def _just_sent(request: Request) -> str:
@@ -506,59 +446,49 @@ def _just_sent(request: Request) -> str:
     return what if what in SENT_KINDS else ""
 
 
-def _sent(request: Request, *, case: Case, what: str) -> Response:
+def _sent(on: CaseRequest, *, what: str) -> Response:
     """Back to the page the answer was written on, which now says what was sent."""
-    answer_path = f"/dossiers/{case.id}/reponse"
-    current = urlsplit(request.headers.get("HX-Current-URL", "")).path
-    target = answer_path if current.startswith(answer_path) else f"/dossiers/{case.id}"
+    answer_path = f"/dossiers/{on.case.id}/reponse"
+    current = urlsplit(on.request.headers.get("HX-Current-URL", "")).path
+    target = answer_path if current.startswith(answer_path) else f"/dossiers/{on.case.id}"
     url = f"{target}?envoi={what}"
-    if _is_htmx(request):
+    if on.is_htmx:
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": url})
     return RedirectResponse(f"{answer_path}?envoi={what}", status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _refused(
-    request: Request,
-    session: Session,
-    *,
-    page: PageUser,
-    case: Case,
-    error: Exception,
-    settings: Settings,
-) -> Response:
+def _refused(on: CaseRequest, *, error: Exception) -> Response:
     """The service's refusal, in French: an alert for htmx, the answer page otherwise."""
     status_code = ANSWER_ERRORS[type(error)]
-    if _is_htmx(request):
+    if on.is_htmx:
         return render(
-            request,
+            on.request,
             "case/answer_error.html",
-            page_user=page,
+            page_user=on.page,
             context={"message": str(error)},
             status_code=status_code,
         )
-    context = _answer_context(session, case=case, settings=settings)
+    context = _answer_context(on.session, case=on.case, settings=on.settings)
     return render(
-        request,
+        on.request,
         "case/answer.html",
-        page_user=page,
+        page_user=on.page,
         context=context | {"level": 2, "message": str(error), "message_kind": "error"},
         status_code=status_code,
     )
 
 
-def _document(
-    session: Session, *, case: Case, form: FormData, page: PageUser, settings: Settings
-) -> str:
+def _document(on: CaseRequest, *, form: FormData) -> str:
     """The letter's printed page as the form fills it; the next free slot shown, not given."""
-    posted = _letter_form_values(form, settings=settings)
+    posted = _letter_form_values(form, settings=on.settings)
     prepared = prepare_letter(
-        session,
-        case=case,
+        on.session,
+        case=on.case,
         template_name=posted.template.name,
         values=posted.values,
-        actor=page.user,
-        settings=settings,
-        appointment=preview_slot(session, case=case) if posted.take_next_slot else None,
+        actor=on.actor,
+        settings=on.settings,
+        appointment=preview_slot(on.session, case=on.case) if posted.take_next_slot else None,
     )
     return prepared.rendered.document
 

@@ -1,14 +1,13 @@
 """A case's page: its thread, timeline and delays, and what an agent does to it."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -25,7 +24,6 @@ from backend.cases.schemas import CasePublic
 from backend.cases.service import (
     CaseForbiddenError,
     CaseInputError,
-    CaseNotFoundError,
     StaleCaseError,
 )
 from backend.cases.workflow import (
@@ -35,7 +33,6 @@ from backend.cases.workflow import (
 )
 from backend.config import Settings
 from backend.database import SessionDep
-from backend.dependencies import SettingsDep
 from backend.models import (
     AnswerChannel,
     Attachment,
@@ -48,15 +45,17 @@ from backend.models import (
     MessageDirection,
     OutboxEmail,
     Service,
-    ServiceMembership,
     User,
     UserRole,
 )
-from backend.models.outbox import OutboxPurpose, OutboxStatus
+from backend.models.outbox import OutboxStatus
+from backend.outbox.labels import OUTBOX_PURPOSE_LABELS
 from backend.storage.filestore import FileStore
 from backend.validation import RowId
 from backend.web import labels
-from backend.web.dependencies import PageUserDep
+from backend.web.dependencies import CaseRequest, CaseRequestDep, PageCaseDep
+from backend.web.forms import FormError, optional_id, required_choice, required_day, whole_number
+from backend.web.people import full_name, service_members, user_names
 from backend.web.templating import PageUser, local_date, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,15 +74,10 @@ MESSAGE_FRAME_PAGE = (
     "<title>Message du demandeur</title></head><body>{body}</body></html>"
 )
 STALE_MESSAGE = "Le dossier a été modifié entre-temps par quelqu'un d'autre : rechargez la page."
-NOT_FOUND_MESSAGE = "Ce dossier n'existe pas, ou vous n'y avez pas accès."
 MAX_NOTE_CHARS = 20_000
 MAX_ANNOUNCED_DELAY_DAYS = 365
 # htmx event the answer tools listen to: the case changed, its version with it.
 CASE_CHANGED_EVENT = "dossier-modifie"
-
-
-class FormError(ValueError):
-    """A field of the form is missing or invalid; the message says which and why."""
 
 
 REFUSALS: dict[type[Exception], int] = {
@@ -153,13 +147,8 @@ DETAIL_LABELS = {
     "from": "Dossier absorbé",
     "text": "Note",
 }
-OUTBOX_PURPOSES = {
-    OutboxPurpose.ACKNOWLEDGEMENT: "Accusé de réception",
-    OutboxPurpose.REPLY: "Réponse",
-    OutboxPurpose.LETTER: "Courrier type",
-    OutboxPurpose.ALERT: "Alerte",
-}
-OUTBOX_STATUSES = {
+# What became of an e-mail we sent, as the thread says it ("Envoi : En attente d'envoi").
+DELIVERY_LABELS = {
     OutboxStatus.QUEUED: "En attente d'envoi",
     OutboxStatus.SENDING: "Envoi en cours",
     OutboxStatus.SENT: "Envoyé",
@@ -170,18 +159,6 @@ OUTBOX_STATUSES = {
 ELSEWHERE_CHANNELS = (AnswerChannel.PHONE, AnswerChannel.POST, AnswerChannel.IN_PERSON)
 
 FormText = Annotated[str | None, Form()]
-EnumT = TypeVar("EnumT", bound=StrEnum)
-
-
-def page_case(session: SessionDep, page: PageUserDep, case_id: RowId) -> Case:
-    """The case of the path if the user may see it; else the 404 page (nothing leaks)."""
-    try:
-        return service.load_case(session, case_id=case_id, viewer=page.viewer)
-    except CaseNotFoundError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND_MESSAGE) from error
-
-
-PageCaseDep = Annotated[Case, Depends(page_case)]
 
 
 # --- What the page shows -------------------------------------------------------------------
@@ -234,16 +211,6 @@ class Names:
         return self.services.get(service_id, f"service n° {service_id}")
 
 
-def _full_name(user: User) -> str:
-    return f"{user.first_name} {user.last_name}"
-
-
-def _user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    wanted = sorted(set(ids))
-    users = session.exec(select(User).where(col(User.id).in_(wanted))).all() if wanted else []
-    return {user.id: _full_name(user) for user in users if user.id is not None}
-
-
 def _address(name: str | None, address: str | None) -> str:
     """ "Camille Martin <camille@example.org>", or whichever part is known."""
     if name and address:
@@ -282,14 +249,14 @@ def _message_item(case: Case, message: Message, attachments: Sequence[Attachment
 def _outbox_item(email: OutboxEmail, *, store: FileStore) -> ThreadItem:
     return ThreadItem(
         anchor=f"envoi-{email.id}",
-        label=OUTBOX_PURPOSES.get(email.purpose, "Courriel envoyé"),
+        label=OUTBOX_PURPOSE_LABELS.get(email.purpose, "Courriel envoyé"),
         outgoing=True,
         at=email.sent_at or email.created_at,
         sender=email.from_address,
         recipients=", ".join(email.recipients) or "–",
         subject=email.subject,
         text=_outgoing_text(email, store=store),
-        delivery=OUTBOX_STATUSES.get(email.status, str(email.status)),
+        delivery=DELIVERY_LABELS.get(email.status, str(email.status)),
     )
 
 
@@ -336,7 +303,7 @@ def _names(session: Session, events: Sequence[AuditEvent]) -> Names:
         else []
     )
     return Names(
-        users=_user_names(session, user_ids),
+        users=user_names(session, user_ids),
         services={s.id: s.name for s in services if s.id is not None},
     )
 
@@ -421,16 +388,7 @@ class Assignment:
 
 def _assignment(session: Session, *, case: Case, page: PageUser) -> Assignment:
     services = session.exec(select(Service).order_by(col(Service.name))).all()
-    rows = session.exec(
-        select(ServiceMembership.service_id, User)
-        .join(User, col(User.id) == col(ServiceMembership.user_id))
-        .where(col(User.is_active))
-        .order_by(col(User.last_name), col(User.first_name))
-    ).all()
-    members: dict[int, list[tuple[int, str]]] = {}
-    for service_id, user in rows:
-        if user.id is not None:
-            members.setdefault(service_id, []).append((user.id, _full_name(user)))
+    members = service_members(session)
     own = page.viewer.service_ids
     if case.service_id in own:
         self_service_id: int | None = case.service_id
@@ -457,7 +415,7 @@ def _case_context(
         "case": public,
         "mailbox": mailbox,
         "owner": owner,
-        "assignee": _full_name(assignee) if assignee else None,
+        "assignee": full_name(assignee) if assignee else None,
         "operations": set(public.allowed_operations),
         "status_targets": sorted(
             DIRECT_STATUS_CHANGES[case.status], key=lambda s: list(CaseStatus).index(s)
@@ -476,21 +434,11 @@ def _case_context(
 
 
 @router.get("/dossiers/{case_id}", response_class=HTMLResponse)
-def case_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    fait: str | None = None,
-) -> Response:
+def case_page(on: CaseRequestDep, fait: str | None = None) -> Response:
     """The case: summary, delays, actions, thread, answer tools and timeline; the view is traced."""
-    assert case.id is not None
-    record(session, action="case.viewed", actor=page.user, case_id=case.id, object_type="case")
-    message = DONE_MESSAGES.get(fait) if fait else None
-    return _full_page(
-        request, session=session, settings=settings, page=page, case=case, message=message
-    )
+    assert on.case.id is not None
+    record(on.session, action="case.viewed", actor=on.actor, case_id=on.case.id, object_type="case")
+    return _full_page(on, message=DONE_MESSAGES.get(fait) if fait else None)
 
 
 @router.get("/dossiers/{case_id}/messages/{message_id}/html", response_class=HTMLResponse)
@@ -507,22 +455,19 @@ def message_html(session: SessionDep, case: PageCaseDep, message_id: RowId) -> R
 
 
 def _full_page(
-    request: Request,
+    on: CaseRequest,
     *,
-    session: Session,
-    settings: Settings,
-    page: PageUser,
-    case: Case,
     message: str | None = None,
     message_kind: str = "success",
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    context = _case_context(session, case=case, page=page, settings=settings)
-    thread = _thread(session, case=case, settings=settings)
+    """The whole case page, with an alert when an action was just done or refused."""
+    context = _case_context(on.session, case=on.case, page=on.page, settings=on.settings)
+    thread = _thread(on.session, case=on.case, settings=on.settings)
     return render(
-        request,
+        on.request,
         "case/case.html",
-        page_user=page,
+        page_user=on.page,
         context={**context, "thread": thread, "message": message, "message_kind": message_kind},
         status_code=status_code,
     )
@@ -532,30 +477,34 @@ def _full_page(
 
 
 @dataclass(frozen=True, slots=True)
-class Act:
-    """One action posted from the page: who, on which case, in which request."""
+class Act(CaseRequest):
+    """One action posted from the page: a request on the case, and the case's version read."""
 
-    request: Request
-    session: Session
-    settings: Settings
-    page: PageUser
-    case: Case
+    version: str | None = None
 
 
-def _act(act: Act, *, version: str | None, done: str, change: Callable[[], object]) -> Response:
+def posted_act(on: CaseRequestDep, version: FormText = None) -> Act:
+    """The action; the case is loaded (or 404) and the CSRF token checked before anything else."""
+    return Act(on.request, on.session, on.settings, on.page, on.case, version)
+
+
+ActDep = Annotated[Act, Depends(posted_act)]
+
+
+def _act(act: Act, *, done: str, change: Callable[[], object]) -> Response:
     """Check the version read, make the change through the service, and show the result.
 
     htmx gets the changed fragments and an alert; a plain form is redirected to the page
     (or, when refused, gets the page again with why).
     """
     try:
-        service.check_version(act.case, expected_version=_version(version))
+        service.check_version(act.case, expected_version=_version(act.version))
         change()
     except tuple(REFUSALS) as error:
         message = STALE_MESSAGE if isinstance(error, StaleCaseError) else str(error)
         return _answer(act, message=message, kind="error", status_code=REFUSALS[type(error)])
     act.session.flush()
-    if act.request.headers.get("HX-Request") == "true":
+    if act.is_htmx:
         response = _answer(act, message=DONE_MESSAGES[done], kind="success")
         response.headers["HX-Trigger"] = CASE_CHANGED_EVENT
         return response
@@ -566,17 +515,8 @@ def _act(act: Act, *, version: str | None, done: str, change: Callable[[], objec
 
 def _answer(act: Act, *, message: str, kind: str, status_code: int = 200) -> Response:
     """The changed fragments for htmx, the whole page for a plain form."""
-    if act.request.headers.get("HX-Request") != "true":
-        return _full_page(
-            act.request,
-            session=act.session,
-            settings=act.settings,
-            page=act.page,
-            case=act.case,
-            message=message,
-            message_kind=kind,
-            status_code=status_code,
-        )
+    if not act.is_htmx:
+        return _full_page(act, message=message, message_kind=kind, status_code=status_code)
     context = _case_context(act.session, case=act.case, page=act.page, settings=act.settings)
     return render(
         act.request,
@@ -596,238 +536,132 @@ def _version(value: str | None) -> int:
         ) from error
 
 
-def _choice(enum: type[EnumT], value: str | None, *, missing: str) -> EnumT:
-    """The enumeration member a select sent, or the form's error."""
-    try:
-        return enum(value or "")
-    except ValueError as error:
-        raise FormError(missing) from error
-
-
-def _optional_id(value: str | None, *, what: str) -> int | None:
-    """An identifier from a select, none for the empty option."""
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError as error:
-        raise FormError(f"{what} inconnu.") from error
-    if not 1 <= number <= 2**31 - 1:
-        raise FormError(f"{what} inconnu.")
-    return number
-
-
-def _whole_number(value: str | None, *, what: str, low: int, high: int) -> int:
-    try:
-        number = int((value or "").strip())
-    except ValueError as error:
-        raise FormError(f"{what} : saisissez un nombre entier de {low} à {high}.") from error
-    if not low <= number <= high:
-        raise FormError(f"{what} : saisissez un nombre entier de {low} à {high}.")
-    return number
-
-
-def _day(value: str | None, *, what: str) -> date:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError as error:
-        raise FormError(f"{what} : saisissez une date au format JJ/MM/AAAA.") from error
-
-
 @router.post("/dossiers/{case_id}/classer", response_class=HTMLResponse)
-def classify(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    kind: FormText = None,
-) -> Response:
+def classify(act: ActDep, kind: FormText = None) -> Response:
     """Set the case's kind (its due date follows)."""
 
     def change() -> None:
-        chosen = _choice(CaseKind, kind, missing="Choisissez la nature du dossier.")
-        service.classify(session, case=case, kind=chosen, actor=page.user, settings=settings)
+        chosen = required_choice(CaseKind, kind, missing="Choisissez la nature du dossier.")
+        service.classify(
+            act.session, case=act.case, kind=chosen, actor=act.actor, settings=act.settings
+        )
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="classer", change=change)
+    return _act(act, done="classer", change=change)
 
 
 @router.post("/dossiers/{case_id}/attribuer", response_class=HTMLResponse)
-def assign(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    service_id: FormText = None,
-    assignee_id: FormText = None,
-) -> Response:
+def assign(act: ActDep, service_id: FormText = None, assignee_id: FormText = None) -> Response:
     """Give the case to a service and, optionally, one of its agents."""
 
     def change() -> None:
         service.assign(
-            session,
-            case=case,
-            service_id=_optional_id(service_id, what="Service"),
-            assignee_id=_optional_id(assignee_id, what="Agent"),
-            actor=page.user,
+            act.session,
+            case=act.case,
+            service_id=optional_id(service_id, what="Service"),
+            assignee_id=optional_id(assignee_id, what="Agent"),
+            actor=act.actor,
         )
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="attribuer", change=change)
+    return _act(act, done="attribuer", change=change)
 
 
 @router.post("/dossiers/{case_id}/statut", response_class=HTMLResponse)
 def set_status(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    status_: Annotated[str | None, Form(alias="status")] = None,
+    act: ActDep, status_: Annotated[str | None, Form(alias="status")] = None
 ) -> Response:
     """A direct status change the lifecycle allows."""
 
     def change() -> None:
-        target = _choice(CaseStatus, status_, missing="Choisissez le nouveau statut.")
-        service.set_status(session, case=case, status=target, actor=page.user)
+        target = required_choice(CaseStatus, status_, missing="Choisissez le nouveau statut.")
+        service.set_status(act.session, case=act.case, status=target, actor=act.actor)
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="statut", change=change)
+    return _act(act, done="statut", change=change)
 
 
 @router.post("/dossiers/{case_id}/reponse-attente", response_class=HTMLResponse)
-def record_holding_reply(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    announced_delay_days: FormText = None,
-) -> Response:
+def record_holding_reply(act: ActDep, announced_delay_days: FormText = None) -> Response:
     """Record a reply announcing the processing delay."""
 
     def change() -> None:
-        days = _whole_number(
-            announced_delay_days,
-            what="Délai annoncé",
-            low=1,
-            high=MAX_ANNOUNCED_DELAY_DAYS,
+        days = whole_number(
+            announced_delay_days, what="Délai annoncé", low=1, high=MAX_ANNOUNCED_DELAY_DAYS
         )
         service.record_holding_reply(
-            session, case=case, announced_delay_days=days, actor=page.user, settings=settings
+            act.session,
+            case=act.case,
+            announced_delay_days=days,
+            actor=act.actor,
+            settings=act.settings,
         )
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="reponse-attente", change=change)
+    return _act(act, done="reponse-attente", change=change)
 
 
 @router.post("/dossiers/{case_id}/pieces-recues", response_class=HTMLResponse)
-def documents_received(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-) -> Response:
+def documents_received(act: ActDep) -> Response:
     """The documents asked of the citizen arrived: the wait ends."""
 
     def change() -> None:
-        service.documents_received(session, case=case, actor=page.user, settings=settings)
+        service.documents_received(
+            act.session, case=act.case, actor=act.actor, settings=act.settings
+        )
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="pieces-recues", change=change)
+    return _act(act, done="pieces-recues", change=change)
 
 
 @router.post("/dossiers/{case_id}/repondu-autrement", response_class=HTMLResponse)
 def answered_elsewhere(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    channel: FormText = None,
-    answered_on: FormText = None,
+    act: ActDep, channel: FormText = None, answered_on: FormText = None
 ) -> Response:
     """The citizen was answered by phone, by post or in person."""
 
     def change() -> None:
-        chosen = _choice(AnswerChannel, channel, missing="Choisissez le canal de la réponse.")
+        missing = "Choisissez le canal de la réponse."
+        chosen = required_choice(AnswerChannel, channel, missing=missing)
         if chosen not in ELSEWHERE_CHANNELS:
-            raise FormError("Choisissez le canal de la réponse.")
+            raise FormError(missing)
         service.mark_answered_elsewhere(
-            session,
-            case=case,
+            act.session,
+            case=act.case,
             channel=chosen,
-            answered_on=_day(answered_on, what="Date de la réponse"),
-            actor=page.user,
-            settings=settings,
+            answered_on=required_day(answered_on, what="Date de la réponse"),
+            actor=act.actor,
+            settings=act.settings,
         )
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="repondu-autrement", change=change)
+    return _act(act, done="repondu-autrement", change=change)
 
 
 @router.post("/dossiers/{case_id}/note", response_class=HTMLResponse)
-def add_note(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-    text: FormText = None,
-) -> Response:
+def add_note(act: ActDep, text: FormText = None) -> Response:
     """An internal note in the timeline, never sent to the citizen."""
 
     def change() -> None:
         note = (text or "").strip().replace("\x00", "")
         if not note or len(note) > MAX_NOTE_CHARS:
             raise FormError(f"Note : saisissez un texte de 1 à {MAX_NOTE_CHARS} caractères.")
-        service.add_note(session, case=case, text=note, actor=page.user)
+        service.add_note(act.session, case=act.case, text=note, actor=act.actor)
 
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="note", change=change)
+    return _act(act, done="note", change=change)
 
 
 @router.post("/dossiers/{case_id}/clore", response_class=HTMLResponse)
-def close(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-) -> Response:
+def close(act: ActDep) -> Response:
     """Close the case."""
-
-    def change() -> None:
-        service.close(session, case=case, actor=page.user, settings=settings)
-
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="clore", change=change)
+    return _act(
+        act,
+        done="clore",
+        change=lambda: service.close(
+            act.session, case=act.case, actor=act.actor, settings=act.settings
+        ),
+    )
 
 
 @router.post("/dossiers/{case_id}/rouvrir", response_class=HTMLResponse)
-def reopen(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    page: PageUserDep,
-    case: PageCaseDep,
-    version: FormText = None,
-) -> Response:
+def reopen(act: ActDep) -> Response:
     """Reopen a closed or answered case."""
-
-    def change() -> None:
-        service.reopen(session, case=case, actor=page.user)
-
-    act = Act(request, session, settings, page, case)
-    return _act(act, version=version, done="rouvrir", change=change)
+    return _act(
+        act,
+        done="rouvrir",
+        change=lambda: service.reopen(act.session, case=act.case, actor=act.actor),
+    )

@@ -37,6 +37,7 @@ from backend.letters.formatting import decimal_fr
 from backend.models import CaseChannel, CaseKind, IndicatorUnit, ManualIndicator, Service
 from backend.models.indicators import ManualIndicatorValue
 from backend.web.dependencies import QUALITY_ROLES, PageUserDep, QualityPageDep
+from backend.web.forms import enum_member
 from backend.web.labels import CHANNEL_LABELS, KIND_LABELS
 from backend.web.templating import PageUser, render
 
@@ -465,10 +466,10 @@ def _figure_request(
 
 
 def _choice(enum: type[Choice], value: str, refusal: str) -> Choice:
-    try:
-        return enum(value)
-    except ValueError:
-        raise PeriodError(f"{refusal} « {value} ».") from None
+    member = enum_member(enum, value)
+    if member is None:
+        raise PeriodError(f"{refusal} « {value} ».")
+    return member
 
 
 def _number(value: str, refusal: str) -> int | None:

@@ -1,14 +1,18 @@
 """Who is looking at a page: the signed-in user of the session cookie, or a trip to /connexion."""
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlmodel import Session
 
+from backend.cases.service import CaseNotFoundError, load_case
+from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
-from backend.models import UserRole
+from backend.models import Case, User, UserRole
 from backend.users.access import Viewer
 from backend.users.dependencies import (
     authenticated_user,
@@ -17,9 +21,11 @@ from backend.users.dependencies import (
     session_cookie,
 )
 from backend.users.sessions import csrf_token
+from backend.validation import RowId
 from backend.web.templating import PageUser
 
 SIGN_IN_PATH = "/connexion"
+CASE_NOT_FOUND = "Ce dossier n'existe pas, ou vous n'y avez pas accès."
 
 
 class SignInRequiredError(Exception):
@@ -79,3 +85,49 @@ def role_required(*roles: UserRole) -> object:
 QUALITY_ROLES = (UserRole.QUALITY_MANAGER, UserRole.ADMIN)
 AdminPageDep = Annotated[PageUser, role_required(UserRole.ADMIN)]
 QualityPageDep = Annotated[PageUser, role_required(*QUALITY_ROLES)]
+
+
+def page_case(session: SessionDep, page: PageUserDep, case_id: RowId) -> Case:
+    """The case of the path if the user may see it; else the 404 page (nothing leaks)."""
+    try:
+        return load_case(session, case_id=case_id, viewer=page.viewer)
+    except CaseNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CASE_NOT_FOUND) from error
+
+
+PageCaseDep = Annotated[Case, Depends(page_case)]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRequest:
+    """A request on a case's pages: who, on which case, in which request."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    page: PageUser
+    case: Case
+
+    @property
+    def actor(self) -> User:
+        """The signed-in user."""
+        return self.page.user
+
+    @property
+    def is_htmx(self) -> bool:
+        """Whether htmx asks (for a fragment) rather than the browser (for a page)."""
+        return self.request.headers.get("HX-Request") == "true"
+
+
+def case_request(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageUserDep,
+    case: PageCaseDep,
+) -> CaseRequest:
+    """The request's context: the CSRF token checked and the case loaded (or 404) first."""
+    return CaseRequest(request=request, session=session, settings=settings, page=page, case=case)
+
+
+CaseRequestDep = Annotated[CaseRequest, Depends(case_request)]

@@ -8,8 +8,7 @@ back button works); htmx only swaps the results in. Pages follow a cursor, never
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -39,10 +38,11 @@ from backend.dependencies import SettingsDep
 from backend.mailboxes.service import list_mailboxes
 from backend.models import CaseKind, CaseStatus, Service, ServiceMembership, User, UserRole
 from backend.web.dependencies import PageUserDep
+from backend.web.forms import enum_member, optional_day, row_id
+from backend.web.people import full_name, service_members, user_names
 from backend.web.templating import PageUser, render
 
 router = APIRouter(include_in_schema=False)
-EnumT = TypeVar("EnumT", bound=StrEnum)
 
 PAGE_SIZE = 50
 # The status filter's own choices beside the statuses.
@@ -82,14 +82,14 @@ class InboxQuery:
         assignee = params.get("assignee", "")
         return cls(
             q=params.get("q", "").strip()[:200],
-            mailbox_id=_row_id(params.get("mailbox_id")),
+            mailbox_id=row_id(params.get("mailbox_id")),
             status=status if status in {AWAITING, ANY_STATUS, *CaseStatus} else AWAITING,
-            kind=_member(CaseKind, params.get("kind")),
-            assignee=assignee if assignee in {ME, NOBODY} or _row_id(assignee) else "",
+            kind=enum_member(CaseKind, params.get("kind")),
+            assignee=assignee if assignee in {ME, NOBODY} or row_id(assignee) else "",
             overdue=params.get("overdue") in {"1", "on", "true"},
-            received_from=_day(params.get("received_from")),
-            received_to=_day(params.get("received_to")),
-            sort=_member(CaseSort, params.get("sort")) or CaseSort.DUE_DATE,
+            received_from=optional_day(params.get("received_from")),
+            received_to=optional_day(params.get("received_to")),
+            sort=enum_member(CaseSort, params.get("sort")) or CaseSort.DUE_DATE,
             cursor=params.get("cursor") or None,
         )
 
@@ -98,10 +98,10 @@ class InboxQuery:
         return case_filters(
             settings=settings,
             mailbox_id=self.mailbox_id,
-            status=_member(CaseStatus, self.status),
+            status=enum_member(CaseStatus, self.status),
             awaiting_answer=self.status == AWAITING,
             kind=self.kind,
-            assignee_id=user.id if self.assignee == ME else _row_id(self.assignee),
+            assignee_id=user.id if self.assignee == ME else row_id(self.assignee),
             unassigned=self.assignee == NOBODY,
             overdue=self.overdue,
             received_from=self.received_from,
@@ -161,7 +161,7 @@ async def _versions(request: Request) -> dict[int, int]:
     """The version of each listed case the form was read at (hidden inputs version_<id>)."""
     versions: dict[int, int] = {}
     for name, value in (await request.form()).multi_items():
-        case_id = _row_id(name.removeprefix("version_")) if name.startswith("version_") else None
+        case_id = row_id(name.removeprefix("version_")) if name.startswith("version_") else None
         if case_id is not None and isinstance(value, str) and value.isdigit():
             versions[case_id] = int(value)
     return versions
@@ -181,15 +181,15 @@ def assign_cases(
 ) -> Response:
     """Give the chosen cases to a service and, optionally, one of its agents, case by case."""
     query = InboxQuery.from_params(dict(parse_qsl(filtres)))
-    chosen = [case_id for case_id in map(_row_id, dossier) if case_id is not None]
+    chosen = [case_id for case_id in map(row_id, dossier) if case_id is not None]
     outcome = Outcome()
-    target_service = _row_id(service_id)
+    target_service = row_id(service_id)
     if not chosen:
         outcome.refused.append(("", "Cochez au moins un dossier à attribuer."))
     elif target_service is None:
         outcome.refused.append(("", "Choisissez le service à qui attribuer les dossiers."))
     else:
-        agent = page.user.id if assignee_id == ME else _row_id(assignee_id)
+        agent = page.user.id if assignee_id == ME else row_id(assignee_id)
         for case_id in dict.fromkeys(chosen):
             _assign_one(
                 session,
@@ -249,7 +249,7 @@ def service_agents(
 ) -> Response:
     """The agent choices of the bulk assignment for one service (htmx dependent select)."""
     choices = _assignment_choices(session, page=page)
-    chosen = _row_id(service_id)
+    chosen = row_id(service_id)
     return render(
         request,
         "inbox/_agents.html",
@@ -309,7 +309,7 @@ def _results_context(
     return {
         "query": query,
         "cases": cases,
-        "assignees": _names(session, user_ids={c.assignee_id for c in cases if c.assignee_id}),
+        "assignees": user_names(session, {c.assignee_id for c in cases if c.assignee_id}),
         "counts": count_by_status(session, viewer=page.viewer, filters=filters),
         "statuses": list(CaseStatus),
         "next_url": query.url(cursor=listing.next_cursor) if listing.next_cursor else None,
@@ -335,7 +335,7 @@ def _form_context(session: Session, *, page: PageUser) -> dict[str, Any]:
     return {
         "mailboxes": list_mailboxes(session),
         "kinds": list(CaseKind),
-        "colleagues": [(u.id, _full_name(u)) for u in colleagues if u.id != page.user.id],
+        "colleagues": [(u.id, full_name(u)) for u in colleagues if u.id != page.user.id],
         "AWAITING": AWAITING,
         "ANY_STATUS": ANY_STATUS,
         "NOBODY": NOBODY,
@@ -362,50 +362,9 @@ def _assignment_choices(session: Session, *, page: PageUser) -> AssignmentChoice
     if only_self:
         query = query.where(col(Service.id).in_(sorted(page.viewer.service_ids)))
     services = session.exec(query).all()
-    rows = session.exec(
-        select(ServiceMembership.service_id, User)
-        .join(User, col(User.id) == col(ServiceMembership.user_id))
-        .where(col(ServiceMembership.service_id).in_([s.id for s in services]))
-        .where(col(User.is_active))
-        .order_by(col(User.last_name), col(User.first_name))
-    ).all()
-    members: dict[int, list[tuple[int, str]]] = {}
-    for service_id, user in rows:
-        if user.id is not None and (not only_self or user.id == page.user.id):
-            members.setdefault(service_id, []).append((user.id, _full_name(user)))
+    members = service_members(
+        session,
+        service_ids=[s.id for s in services if s.id is not None],
+        only_user_id=page.user.id if only_self else None,
+    )
     return AssignmentChoices(services=services, members=members, only_self=only_self)
-
-
-def _names(session: Session, *, user_ids: set[int]) -> dict[int, str]:
-    """The full names of these users."""
-    if not user_ids:
-        return {}
-    users = session.exec(select(User).where(col(User.id).in_(sorted(user_ids)))).all()
-    return {user.id: _full_name(user) for user in users if user.id is not None}
-
-
-def _full_name(user: User) -> str:
-    return f"{user.first_name} {user.last_name}"
-
-
-def _row_id(value: str | None) -> int | None:
-    """A row id from a URL or a form, none if it is not one."""
-    if not value or not value.isdigit():
-        return None
-    number = int(value)
-    return number if 1 <= number <= 2**31 - 1 else None
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _member(enum: type[EnumT], value: str | None) -> EnumT | None:
-    """The enumeration member of a value, none if it is not one."""
-    try:
-        return enum(value) if value else None
-    except ValueError:
-        return None

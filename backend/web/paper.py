@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
 from backend.cases import service as cases
@@ -16,7 +15,6 @@ from backend.cases.service import (
     MAX_SCAN_BYTES,
     CaseForbiddenError,
     CaseInputError,
-    CaseNotFoundError,
     PaperMail,
 )
 from backend.cases.workflow import TransitionNotAllowedError
@@ -24,8 +22,9 @@ from backend.config import Settings
 from backend.database import SessionDep
 from backend.dependencies import SettingsDep
 from backend.models import Attachment, Case, CaseChannel, CaseKind, Message, Service
-from backend.validation import FIRST_DAY, RowId
-from backend.web.dependencies import PageUserDep
+from backend.validation import FIRST_DAY
+from backend.web.dependencies import PageCaseDep, PageUserDep
+from backend.web.forms import INVALID_EMAIL, email_address
 from backend.web.labels import KIND_LABELS
 from backend.web.templating import PageUser, render
 
@@ -36,7 +35,6 @@ PAPER_CHANNELS = (CaseChannel.PAPER, CaseChannel.SUGGESTION_BOX)
 MAX_SENDER_NAME = 320
 MAX_SUBJECT = 1000
 MAX_ADDRESS = 2000
-_EMAIL = TypeAdapter(EmailStr)
 # Field names as the form's error summary names them.
 FIELD_LABELS = {
     "channel": "Canal de réception",
@@ -140,13 +138,9 @@ def register_paper(
 
 @router.get("/courriers/{case_id}/enregistre", response_class=HTMLResponse)
 def registered(
-    request: Request, session: SessionDep, page: PageUserDep, case_id: RowId
+    request: Request, session: SessionDep, page: PageUserDep, case: PageCaseDep
 ) -> Response:
     """The reference of a registered letter, to write on it, and where to go next."""
-    try:
-        case = cases.load_case(session, case_id=case_id, viewer=page.viewer)
-    except CaseNotFoundError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
     if case.channel not in PAPER_CHANNELS:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"Le dossier {case.reference} n'est pas un courrier."
@@ -239,13 +233,10 @@ def _email(value: str, *, errors: dict[str, str]) -> str | None:
     text = value.strip()
     if not text:
         return None
-    try:
-        return str(_EMAIL.validate_python(text))
-    except ValidationError:
-        errors["sender_email"] = (
-            "Adresse électronique invalide : elle doit ressembler à nom@domaine.fr."
-        )
-        return None
+    address = email_address(text)
+    if address is None:
+        errors["sender_email"] = INVALID_EMAIL
+    return address
 
 
 def _service_id(value: str, *, services: list[Service], errors: dict[str, str]) -> int | None:

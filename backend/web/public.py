@@ -4,10 +4,10 @@ Only figures are shown: the published monthly table and its charts, never a case
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -34,42 +34,41 @@ EMBEDDED_PAGE = "/indicateurs/integration"
 OPEN_DATA = "/indicateurs.csv"
 
 
+def published_period(settings: SettingsDep, du: str | None = None, au: str | None = None) -> Period:
+    """The period asked for (du, au: AAAA-MM); by default the last twelve complete months."""
+    return chosen_period(du, au, default_last=previous_month(month_of(settings.today())))
+
+
+PeriodDep = Annotated[Period, Depends(published_period)]
+
+
 @router.get(PUBLIC_PAGE, response_class=HTMLResponse)
 def public_indicators(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    du: str | None = None,
-    au: str | None = None,
+    request: Request, session: SessionDep, settings: SettingsDep, period: PeriodDep
 ) -> Response:
     """The published table and charts, with the code that embeds them in another site."""
-    context = _published(session, settings=settings, period=_period(du, au, settings=settings))
-    context["embed_url"] = str(request.url_for("embedded_indicators"))
-    return render(
+    embed_url = str(request.url_for("embedded_indicators"))
+    return _published_page(
         request,
-        "public/indicators.html",
-        page_user=None,
-        context=context,
-        status_code=_status(context["period"]),
+        session,
+        settings=settings,
+        period=period,
+        template="public/indicators.html",
+        extra={"embed_url": embed_url},
     )
 
 
 @router.get(EMBEDDED_PAGE, response_class=HTMLResponse, name="embedded_indicators")
 def embedded_indicators(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    du: str | None = None,
-    au: str | None = None,
+    request: Request, session: SessionDep, settings: SettingsDep, period: PeriodDep
 ) -> Response:
     """The same without the site's header and footer, for an <iframe> on any site."""
-    context = _published(session, settings=settings, period=_period(du, au, settings=settings))
-    response = render(
+    response = _published_page(
         request,
-        "public/embedded.html",
-        page_user=None,
-        context=context,
-        status_code=_status(context["period"]),
+        session,
+        settings=settings,
+        period=period,
+        template="public/embedded.html",
     )
     # The middleware keeps a policy already set: this one lets any site frame the page.
     response.headers["Content-Security-Policy"] = EMBEDDABLE_POLICY
@@ -77,11 +76,8 @@ def embedded_indicators(
 
 
 @router.get(OPEN_DATA)
-def open_data(
-    session: SessionDep, settings: SettingsDep, du: str | None = None, au: str | None = None
-) -> Response:
+def open_data(session: SessionDep, settings: SettingsDep, period: PeriodDep) -> Response:
     """The published table as CSV, the French spreadsheet way, for open data."""
-    period = _period(du, au, settings=settings)
     if period.error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=period.error)
     table = quality_table(session, months=period.months, settings=settings)
@@ -93,13 +89,19 @@ def open_data(
     )
 
 
-def _period(first: str | None, last: str | None, *, settings: Settings) -> Period:
-    """The period asked for; by default the last twelve complete months."""
-    return chosen_period(first, last, default_last=previous_month(month_of(settings.today())))
-
-
-def _status(period: Period) -> int:
-    return status.HTTP_422_UNPROCESSABLE_CONTENT if period.error else status.HTTP_200_OK
+def _published_page(
+    request: Request,
+    session: Session,
+    *,
+    settings: Settings,
+    period: Period,
+    template: str,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """A public page of the figures; 422 (and the default period) for a period refused."""
+    context = _published(session, settings=settings, period=period) | (extra or {})
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if period.error else status.HTTP_200_OK
+    return render(request, template, page_user=None, context=context, status_code=status_code)
 
 
 def _published(session: Session, *, settings: Settings, period: Period) -> dict[str, Any]:

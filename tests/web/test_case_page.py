@@ -1,11 +1,12 @@
 """The case page: an agent reads the thread, the timeline and the delays, and works the case."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 from sqlalchemy import Engine
@@ -13,19 +14,18 @@ from sqlmodel import Session, col, select
 
 from backend.cases.replies import reply_by_email
 from backend.config import Settings
-from backend.mailboxes.schemas import MailboxCreate
-from backend.mailboxes.service import create_mailbox
 from backend.models import AuditEvent, Case, CaseKind, CaseStatus, Message, Service, UserRole
 from backend.web.case_page import MESSAGE_FRAME_HEADERS, STALE_MESSAGE
 from backend.web.templating import local_date
-from tests.fixtures.mailboxes import ingest
 from tests.fixtures.users import Agent, join_service, make_agent
 from tests.fixtures.web import (
     Browsing,
+    agent_with_case,
     assert_accessible,
     citizen_case,
     committed,
     committed_service,
+    mail_case,
     screenshot,
     web_user,
 )
@@ -53,9 +53,7 @@ def html_mail(*, subject: str = "Contestation d'une amende", html: str = HTML) -
 def test_an_agent_works_a_case_from_its_page(
     browsing: Browsing, committed_engine: Engine, settings: Settings
 ) -> None:
-    service = committed_service(committed_engine, slug="accueil", name="Accueil général")
-    agent = web_user(committed_engine, services=[service])
-    case = citizen_case(committed_engine, settings, raw=html_mail(), service=service)
+    service, agent, case = agent_with_case(committed_engine, settings, raw=html_mail())
     page = browsing.page
     browsing.sign_in(agent)
 
@@ -132,9 +130,7 @@ def test_an_agent_works_a_case_from_its_page(
 def test_a_plain_form_works_without_javascript(
     browsing: Browsing, committed_engine: Engine, settings: Settings
 ) -> None:
-    service = committed_service(committed_engine, slug="accueil", name="Accueil général")
-    agent = web_user(committed_engine, services=[service])
-    case = citizen_case(committed_engine, settings, service=service)
+    _service, agent, case = agent_with_case(committed_engine, settings)
     page = browsing.page
     browsing.sign_in(agent)
     page.goto(f"/dossiers/{case.id}")
@@ -153,9 +149,7 @@ def test_a_plain_form_works_without_javascript(
 def test_a_change_on_a_stale_version_is_refused_in_french(
     browsing: Browsing, committed_engine: Engine, settings: Settings
 ) -> None:
-    service = committed_service(committed_engine, slug="accueil", name="Accueil général")
-    agent = web_user(committed_engine, services=[service])
-    case = citizen_case(committed_engine, settings, service=service)
+    _service, agent, case = agent_with_case(committed_engine, settings)
     page = browsing.page
     browsing.sign_in(agent)
     page.goto(f"/dossiers/{case.id}")
@@ -202,23 +196,12 @@ def test_an_agent_of_another_service_gets_the_not_found_page(
 # --- Without a browser: the forms' answers, through a client in the test's transaction ---
 
 
-def case_in(session: Session, settings: Settings, *, service: Service, raw: bytes) -> Case:
-    """A citizen's case of the service, in the test's transaction."""
-    mailbox = create_mailbox(
-        session,
-        mailbox_in=MailboxCreate(
-            slug=f"page-{service.slug}",
-            address="prefecture@gers.gouv.fr",
-            imap_host="127.0.0.1",
-            imap_username="contact",
-            password_env="CONTACT_IMAP_PASSWORD",
-            start_date=date(2020, 1, 1),
-            service_id=service.id,
-            auto_reply=False,
-        ),
-    )
-    ingest(session, mailbox, settings, raw, arrived=datetime.now(UTC))
-    return session.exec(select(Case).where(col(Case.mailbox_id) == mailbox.id)).one()
+@pytest.fixture
+def working(session: Session, settings: Settings) -> tuple[Agent, Case]:
+    """An agent of the service in charge of a citizen's case, in the test's transaction."""
+    service = a_service(session, "accueil")
+    agent = make_agent(session, services=[service])
+    return agent, mail_case(session, settings, service=service, raw=html_mail())
 
 
 def a_service(session: Session, slug: str) -> Service:
@@ -244,7 +227,7 @@ def test_a_service_head_gives_the_case_to_an_agent_of_the_service(
     service = a_service(session, "accueil")
     head = make_agent(session, first_name="Hélène", role=UserRole.SERVICE_HEAD, services=[service])
     agent = make_agent(session, first_name="Yann", services=[service])
-    case = case_in(session, settings, service=service, raw=html_mail())
+    case = mail_case(session, settings, service=service, raw=html_mail())
 
     page = client.get(f"/dossiers/{case.id}", headers=head.headers)
     assert page.status_code == 200
@@ -273,7 +256,7 @@ def test_refusals_are_french_alerts_never_a_server_error(
     service = a_service(session, "accueil")
     agent = make_agent(session, services=[service])
     colleague = make_agent(session, first_name="Yann", services=[service])
-    case = case_in(session, settings, service=service, raw=html_mail())
+    case = mail_case(session, settings, service=service, raw=html_mail())
     base = f"/dossiers/{case.id}"
 
     attempts: dict[str, tuple[dict[str, object], int]] = {
@@ -297,11 +280,9 @@ def test_refusals_are_french_alerts_never_a_server_error(
 
 
 def test_a_plain_form_is_refused_with_the_whole_page(
-    session: Session, client: TestClient, settings: Settings
+    client: TestClient, working: tuple[Agent, Case]
 ) -> None:
-    service = a_service(session, "accueil")
-    agent = make_agent(session, services=[service])
-    case = case_in(session, settings, service=service, raw=html_mail())
+    agent, case = working
 
     answer = client.post(
         f"/dossiers/{case.id}/clore",
@@ -319,9 +300,9 @@ def test_the_html_of_a_message_is_served_only_for_its_own_case(
 ) -> None:
     service = a_service(session, "accueil")
     agent = make_agent(session, services=[service])
-    case = case_in(session, settings, service=service, raw=html_mail())
+    case = mail_case(session, settings, service=service, raw=html_mail())
     other_service = a_service(session, "autre")
-    other = case_in(session, settings, service=other_service, raw=html_mail())
+    other = mail_case(session, settings, service=other_service, raw=html_mail())
     join_service(session, user=agent.user, service=other_service)
     message = session.exec(select(Message).where(col(Message.case_id) == case.id)).one()
 
@@ -338,11 +319,12 @@ def test_the_html_of_a_message_is_served_only_for_its_own_case(
 
 
 def test_the_thread_shows_the_replies_sent_with_their_text(
-    session: Session, client: TestClient, settings: Settings
+    session: Session,
+    client: TestClient,
+    settings: Settings,
+    working: tuple[Agent, Case],
 ) -> None:
-    service = a_service(session, "accueil")
-    agent = make_agent(session, services=[service])
-    case = case_in(session, settings, service=service, raw=html_mail())
+    agent, case = working
     reply_by_email(
         session,
         case=case,

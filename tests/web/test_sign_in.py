@@ -5,9 +5,8 @@ from sqlalchemy import Engine
 from backend.config import Settings
 from tests.fixtures.web import (
     Browsing,
+    agent_with_case,
     assert_accessible,
-    citizen_case,
-    committed_service,
     screenshot,
     web_user,
 )
@@ -16,9 +15,9 @@ from tests.fixtures.web import (
 def test_an_agent_signs_in_and_lands_on_their_inbox(
     browsing: Browsing, committed_engine: Engine, settings: Settings
 ) -> None:
-    service = committed_service(committed_engine, slug="accueil", name="Accueil")
-    agent = web_user(committed_engine, services=[service])
-    case = citizen_case(committed_engine, settings, service=service)
+    _service, agent, case = agent_with_case(
+        committed_engine, settings, slug="accueil", name="Accueil"
+    )
     page = browsing.page
 
     page.goto("/dossiers")

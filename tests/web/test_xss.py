@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from backend.config import Settings
 from backend.models import Message
 from backend.web.case_page import MESSAGE_FRAME_HEADERS
-from tests.fixtures.web import Browsing, citizen_case, committed_service, web_user
+from tests.fixtures.web import Browsing, agent_with_case
 
 FLAG = "qpXss"
 SET_FLAG = f"window.top.{FLAG}=1;window.{FLAG}=1;alert(1)"
@@ -78,9 +78,7 @@ def evil_mail() -> bytes:
 def test_a_hostile_html_email_runs_nothing_in_the_agents_browser(
     browsing: Browsing, committed_engine: Engine, settings: Settings
 ) -> None:
-    service = committed_service(committed_engine, slug="accueil", name="Accueil général")
-    agent = web_user(committed_engine, services=[service])
-    case = citizen_case(committed_engine, settings, raw=evil_mail(), service=service)
+    _service, agent, case = agent_with_case(committed_engine, settings, raw=evil_mail())
     with Session(committed_engine) as session:
         message = session.exec(select(Message).where(col(Message.case_id) == case.id)).one()
     assert message.body_html
