@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import Engine, Table, create_engine, event
+from psycopg.errors import QueryCanceled
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from backend.config import get_settings
@@ -98,6 +100,31 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class QueryTooLongError(Exception):
+    """A query given a time limit (time_limited) ran past it and was cancelled."""
+
+
+@contextmanager
+def time_limited(session: Session, *, seconds: float) -> Iterator[None]:
+    """Cancel the block's queries that run longer than this (PostgreSQL; SQLite is not limited)
+    and raise QueryTooLongError; the rest of the transaction goes on, from a savepoint."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    try:
+        with session.begin_nested():
+            limit = f"{max(1, int(seconds * 1000))}ms"
+            session.execute(
+                text("SELECT set_config('statement_timeout', :limit, true)"), {"limit": limit}
+            )
+            yield
+            session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
+    except OperationalError as error:
+        if isinstance(error.orig, QueryCanceled):
+            raise QueryTooLongError(str(error.orig)) from error
+        raise
 
 
 def get_session() -> Iterator[Session]:

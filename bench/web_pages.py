@@ -4,17 +4,16 @@ Run by hand (PostgreSQL on 127.0.0.1:5432), with nothing else busy on the machin
 
     .venv/bin/python -m bench.web_pages --cases 1000000 --agents 50 --seconds 60
 
-Fills an empty, migrated PostgreSQL database with three services, their three mailboxes and
-generated cases, each with the citizen's message (one INSERT … SELECT over generate_series per
-table): about three years of mail, received one a minute, the most recent 6,000 still open, the
-others answered or closed, as a préfecture's database looks after a few years. Then starts
+Fills an empty, migrated PostgreSQL database (or the one --database-url names, filled only if
+empty, and kept for the next run) with three services, their mailboxes and generated cases,
+each with the citizen's message (one INSERT … SELECT over generate_series per table): a case a
+minute, the most recent 6,000 still awaiting an answer, the others answered or closed. Starts
 `qualipref serve --workers W` on a free port and lets simulated agents work on it over
-loopback: each agent belongs to one service and, in a loop, opens their inbox (most urgent first,
-half of the time with a filter or a search, sometimes the next page through the cursor) or a
-case of their service, waiting between clicks a random think time (exponential, --think seconds
-on average). Prints, per page, the number of requests, the median, p95 and p99 latency, and the
-throughput; then the same with no think time at all (the server saturated), for its capacity.
-Every answer must be 200. The database is dropped at the end.
+loopback: each agent belongs to one service and, in a loop, opens their inbox (the default
+list, a filter, or a search) or a case of their service, waiting between clicks a random think
+time (exponential, --think seconds on average). Prints, per page (case, inbox, inbox with a
+search), the number of requests, the median, p95 and p99 latency and the throughput; then the
+same with no think time (the server saturated), for its capacity. Counts every non-200 answer.
 """
 
 import argparse
@@ -116,38 +115,52 @@ class Timings:
 
 
 @contextmanager
-def filled_database(cases: int) -> Iterator[str]:
-    """A migrated database with the services, mailboxes, cases and messages."""
+def filled_database(cases: int, *, kept: str | None) -> Iterator[str]:
+    """A migrated database with the services, mailboxes, cases and messages, dropped at the end;
+    or the database named by --database-url, filled if it holds no case, and kept."""
+    if kept:
+        upgrade_database(database_url=kept)
+        engine = create_db_engine(kept)
+        with engine.connect() as connection:
+            empty = connection.execute(text("SELECT count(*) FROM services")).scalar_one() == 0
+        engine.dispose()
+        if empty:
+            fill(kept, cases=cases)
+        yield kept
+        return
     with empty_postgres_database(f"qualipref_bench_{uuid.uuid4().hex[:8]}") as database_url:
         upgrade_database(database_url=database_url)
-        engine = create_db_engine(database_url)
-        started = time.perf_counter()
-        with session_scope(engine) as session:
-            for slug, name, kind in SERVICES:
-                service = Service(slug=slug, name=name)
-                session.add(service)
-                session.flush()
-                mailbox_in = MailboxCreate(
-                    slug=slug,
-                    kind=MailboxKind(kind),
-                    address=f"{slug}@gers.gouv.fr",
-                    imap_host="127.0.0.1",
-                    imap_username=slug,
-                    password_env="BENCH_PASSWORD",
-                    start_date=date(2020, 1, 1),
-                    service_id=service.id,
-                )
-                create_mailbox(session, mailbox_in=mailbox_in)
-        with engine.begin() as connection:
-            connection.execute(text(FILL_CASES), {"count": cases, "open": OPEN_CASES})
-            connection.execute(text(FILL_MESSAGES))
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE"))
-        print(
-            f"{cases:,} cases and their messages inserted in {time.perf_counter() - started:.0f} s"
-        )
-        engine.dispose()
+        fill(database_url, cases=cases)
         yield database_url
+
+
+def fill(database_url: str, *, cases: int) -> None:
+    """Insert the services, mailboxes, cases and messages into a migrated database."""
+    engine = create_db_engine(database_url)
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        for slug, name, kind in SERVICES:
+            service = Service(slug=slug, name=name)
+            session.add(service)
+            session.flush()
+            mailbox_in = MailboxCreate(
+                slug=slug,
+                kind=MailboxKind(kind),
+                address=f"{slug}@gers.gouv.fr",
+                imap_host="127.0.0.1",
+                imap_username=slug,
+                password_env="BENCH_PASSWORD",
+                start_date=date(2020, 1, 1),
+                service_id=service.id,
+            )
+            create_mailbox(session, mailbox_in=mailbox_in)
+    with engine.begin() as connection:
+        connection.execute(text(FILL_CASES), {"count": cases, "open": OPEN_CASES})
+        connection.execute(text(FILL_MESSAGES))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    print(f"{cases:,} cases and their messages inserted in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
 
 
 def make_agents(database_url: str, *, count: int) -> list[Agent]:
@@ -162,7 +175,9 @@ def make_agents(database_url: str, *, count: int) -> list[Agent]:
         for number in range(count):
             index = number % len(services)
             user = User(
-                email=f"agent{number}@gers.gouv.fr", first_name="Agent", last_name=str(number)
+                email=f"agent{number}-{uuid.uuid4().hex[:6]}@gers.gouv.fr",
+                first_name="Agent",
+                last_name=str(number),
             )
             session.add(user)
             session.flush()
@@ -244,8 +259,8 @@ async def agent_loop(
     headers = {"Authorization": f"Bearer {agent.token}", "Accept": "text/html"}
     while time.monotonic() < until:
         if generator.random() < 0.5:
-            page, url = "inbox", "/dossiers"
             params = dict(generator.choice(INBOX_VARIANTS))
+            page, url = ("search" if "q" in params else "inbox"), "/dossiers"
         else:
             number = case_number(generator, service_index=agent.service_index, cases=cases)
             # Filled in order into an empty table: case number g has id g.
@@ -304,9 +319,17 @@ def report(label: str, timings: Timings, elapsed: float) -> None:
         print(f"  {len(timings.failures)} failures, e.g. {timings.failures[:3]}")
 
 
-def run(*, cases: int, agents: int, seconds: float, think: float, workers: int) -> None:
+def run(
+    *,
+    cases: int,
+    agents: int,
+    seconds: float,
+    think: float,
+    workers: int,
+    database_url: str | None,
+) -> None:
     """Fill, serve, load with think time, then without."""
-    with filled_database(cases) as database_url:
+    with filled_database(cases, kept=database_url) as database_url:
         simulated = make_agents(database_url, count=agents)
         with running_server(database_url, workers=workers) as url:
             asyncio.run(load(url, simulated, seconds=5, think=think, cases=cases))  # warm-up
@@ -326,8 +349,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
+    parser.add_argument("--think", type=float, default=5.0, help="mean think time, seconds")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to fill if it is empty, and to keep"
+    )
     arguments = parser.parse_args()
     run(
         cases=arguments.cases,
@@ -335,6 +361,7 @@ def main() -> None:
         seconds=arguments.seconds,
         think=arguments.think,
         workers=arguments.workers,
+        database_url=arguments.database_url,
     )
 
 

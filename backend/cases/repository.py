@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -231,16 +231,32 @@ def list_cases(
     return CasePage(cases=cases, next_cursor=next_cursor)
 
 
-def count_by_status(session: Session, *, viewer: Viewer, filters: CaseFilters) -> dict[str, int]:
-    """How many cases of the list are in each status."""
-    rows = session.exec(
-        select(Case.status, func.count())
-        .where(visible_cases(viewer), *_conditions(filters, dialect=_dialect(session)))
-        .group_by(col(Case.status))
-    ).all()
-    counts = dict.fromkeys((status.value for status in CaseStatus), 0)
+def count_by_status(
+    session: Session,
+    *,
+    viewer: Viewer,
+    filters: CaseFilters,
+    statuses: Collection[CaseStatus] = tuple(CaseStatus),
+) -> dict[str, int]:
+    """How many cases of the list are in each of these statuses (all by default)."""
+    query = select(Case.status, func.count()).where(
+        visible_cases(viewer), *_conditions(filters, dialect=_dialect(session))
+    )
+    if set(statuses) != set(CaseStatus):
+        query = query.where(status_in(statuses))
+    rows = session.exec(query.group_by(col(Case.status))).all()
+    counts = dict.fromkeys((status.value for status in statuses), 0)
     counts.update((CaseStatus(status).value, count) for status, count in rows)
     return counts
+
+
+def status_in(statuses: Collection[CaseStatus]) -> Any:
+    """The case is in one of these statuses, the values written into the SQL: PostgreSQL then
+    sees that the cases awaiting an answer are those of the partial index
+    ix_cases_awaiting_due_date, whichever plan it keeps for the statement."""
+    return col(Case.status).in_(
+        [literal(status.value, literal_execute=True) for status in sorted(statuses)]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +307,9 @@ def _conditions(filters: CaseFilters, *, dialect: str) -> list[Any]:
     if filters.unassigned:
         conditions.append(col(Case.assignee_id).is_(None))
     if filters.awaiting_answer:
-        conditions.append(col(Case.status).in_(sorted(AWAITING_ANSWER)))
+        conditions.append(status_in(AWAITING_ANSWER))
     if filters.overdue_on is not None:
-        conditions += [
-            col(Case.due_date) < filters.overdue_on,
-            col(Case.status).in_(list(AWAITING_ANSWER)),
-        ]
+        conditions += [col(Case.due_date) < filters.overdue_on, status_in(AWAITING_ANSWER)]
     if filters.due_before is not None:
         conditions.append(col(Case.due_date) < filters.due_before)
     if filters.received_from is not None:
@@ -304,8 +317,11 @@ def _conditions(filters: CaseFilters, *, dialect: str) -> list[Any]:
     if filters.received_until is not None:
         conditions.append(col(Case.received_at) < filters.received_until)
     if filters.text:
+        # The cases awaiting an answer are a few thousand at most: testing each is quicker than
+        # gathering every match of a common word from the indexes.
+        few = filters.awaiting_answer or filters.overdue_on is not None
         conditions.append(
-            _full_text_condition(filters.text)
+            _full_text_condition(filters.text, few_candidates=few)
             if dialect == "postgresql"
             else _text_condition(filters.text)
         )
@@ -315,7 +331,7 @@ def _conditions(filters: CaseFilters, *, dialect: str) -> list[Any]:
 _LEXEME = r"'((?:[^']|'')+)'"
 
 
-def _full_text_condition(text: str) -> Any:
+def _full_text_condition(text: str, *, few_candidates: bool) -> Any:
     """PostgreSQL: the words of the text (French stems) in the subject and sender of the case,
     or in one of its messages' bodies; both found through their GIN indexes.
 
@@ -329,6 +345,14 @@ def _full_text_condition(text: str) -> Any:
     words = func.websearch_to_tsquery(literal_column("'french'::regconfig"), text)
     # 'titr' & 'séjour' becomes 'titr':* & 'séjour':* (a lexeme is quoted, its quotes doubled).
     query = cast(func.regexp_replace(cast(words, Text), _LEXEME, r"'\1':*", "g"), TSQUERY)
+    if few_candidates:
+        in_body_of_case = (
+            select(col(Message.id))
+            .where(col(Message.case_id) == col(Case.id))
+            .where(search_vector(col(Message.body_text)).op("@@")(query))
+            .exists()
+        )
+        return or_(case_search_vector(CASES_TABLE).op("@@")(query), in_body_of_case)
     matching = CASES_TABLE.alias("matching_cases")
     # One set of ids from both indexes, not an OR with a correlated EXISTS: an OR would make
     # PostgreSQL compute the vector of every visible case instead of reading the index.

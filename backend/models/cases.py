@@ -54,6 +54,11 @@ class AnswerChannel(StrEnum):
     IN_PERSON = "in_person"
 
 
+AWAITING_PREDICATE = (
+    "status IN ('assigned', 'in_progress', 'new', 'waiting_citizen') AND merged_into_id IS NULL"
+)
+
+
 class Case(SQLModel, table=True):
     """One correspondence or complaint, with every timestamp the delay indicators need."""
 
@@ -79,6 +84,15 @@ class Case(SQLModel, table=True):
         # Keyset pagination of the case lists: the most urgent first, or the most recent.
         sa.Index("ix_cases_due_date_id", "due_date", "id"),
         sa.Index("ix_cases_received_at_id", "received_at", "id"),
+        # The inbox: the few thousand cases still owed an answer, most urgent first, out of
+        # years of closed ones (the statuses of backend.cases.workflow.AWAITING_ANSWER).
+        sa.Index(
+            "ix_cases_awaiting_due_date",
+            "due_date",
+            "id",
+            postgresql_where=sa.text(AWAITING_PREDICATE),
+            sqlite_where=sa.text(AWAITING_PREDICATE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -19,6 +19,7 @@ from backend.cases import service
 from backend.cases.presentation import public_cases
 from backend.cases.repository import (
     CaseFilters,
+    CasePage,
     CaseSort,
     InvalidCursorError,
     case_filters,
@@ -31,9 +32,9 @@ from backend.cases.service import (
     CaseNotFoundError,
     StaleCaseError,
 )
-from backend.cases.workflow import TransitionNotAllowedError
+from backend.cases.workflow import AWAITING_ANSWER, TransitionNotAllowedError
 from backend.config import Settings
-from backend.database import SessionDep
+from backend.database import QueryTooLongError, SessionDep, time_limited
 from backend.dependencies import SettingsDep
 from backend.mailboxes.service import list_mailboxes
 from backend.models import CaseKind, CaseStatus, Service, ServiceMembership, User, UserRole
@@ -45,6 +46,9 @@ from backend.web.templating import PageUser, render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+# How long a search may take; the other lists use the partial and keyset indexes.
+SEARCH_SECONDS = 5.0
+WHOLE_REQUEST = 30.0
 # The status filter's own choices beside the statuses.
 AWAITING = "a_traiter"
 ANY_STATUS = "tous"
@@ -284,41 +288,53 @@ def _results_context(
 ) -> dict[str, Any]:
     """The cases of the page, the counts per status, the links to the other pages."""
     filters = query.filters(user=page.user, settings=settings)
-    cursor_error = None
+    cursor_error = search_error = None
+    listing, counts = CasePage(cases=[], next_cursor=None), {}
     try:
-        listing = list_cases(
-            session,
-            viewer=page.viewer,
-            filters=filters,
-            sort=query.sort,
-            cursor=query.cursor,
-            limit=PAGE_SIZE,
-        )
-    except InvalidCursorError as error:
-        cursor_error = str(error)
-        query = replace(query, cursor=None)
-        listing = list_cases(
-            session,
-            viewer=page.viewer,
-            filters=filters,
-            sort=query.sort,
-            cursor=None,
-            limit=PAGE_SIZE,
+        # A word found in most of a million cases must not hold a server process for a minute.
+        with time_limited(session, seconds=SEARCH_SECONDS if query.q else WHOLE_REQUEST):
+            try:
+                listing = _page(session, page=page, filters=filters, query=query)
+            except InvalidCursorError as error:
+                cursor_error = str(error)
+                query = replace(query, cursor=None)
+                listing = _page(session, page=page, filters=filters, query=query)
+            # Only the statuses still owed an answer are counted: counting years of closed
+            # cases would cost more than the page.
+            counts = count_by_status(
+                session, viewer=page.viewer, filters=filters, statuses=AWAITING_ANSWER
+            )
+    except QueryTooLongError:
+        search_error = (
+            f"La recherche « {query.q} » porte sur trop de dossiers pour aboutir en moins de "
+            f"{SEARCH_SECONDS:.0f} secondes : ajoutez un mot, choisissez un statut ou une période."
         )
     cases = public_cases(session, listing.cases, settings=settings)
     return {
         "query": query,
         "cases": cases,
         "assignees": user_names(session, {c.assignee_id for c in cases if c.assignee_id}),
-        "counts": count_by_status(session, viewer=page.viewer, filters=filters),
+        "counts": counts,
         "statuses": list(CaseStatus),
         "next_url": query.url(cursor=listing.next_cursor) if listing.next_cursor else None,
         "first_url": query.url() if query.cursor else None,
         "filters_query": query.url().partition("?")[2],
-        "cursor_error": cursor_error,
+        "cursor_error": cursor_error or search_error,
         "assignment": _assignment_choices(session, page=page),
         "ME": ME,
     }
+
+
+def _page(session: Session, *, page: PageUser, filters: CaseFilters, query: InboxQuery) -> CasePage:
+    """One page of the cases, after the query's cursor."""
+    return list_cases(
+        session,
+        viewer=page.viewer,
+        filters=filters,
+        sort=query.sort,
+        cursor=query.cursor,
+        limit=PAGE_SIZE,
+    )
 
 
 def _form_context(session: Session, *, page: PageUser) -> dict[str, Any]:

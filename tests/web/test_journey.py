@@ -15,7 +15,7 @@ from backend.models import Case, CaseStatus, UserRole
 from backend.outbox.delivery import deliver_emails, due_email_ids
 from tests.fixtures.mailboxes import MailboxFactory, citizen_mail
 from tests.fixtures.smtp import SmtpServer
-from tests.fixtures.web import Browsing, committed_service, web_user
+from tests.fixtures.web import Browsing, assert_accessible, committed_service, web_user
 
 SUBJECT = "Renouvellement de ma carte nationale d'identité"
 CITIZEN = "louise.ferrand@example.org"
@@ -117,6 +117,7 @@ def test_an_agent_s_day_from_the_mailbox_to_the_quality_dashboard(
     assert response is not None
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page non trouvée")
+    assert_accessible(page)
     browsing.errors_expected = True  # Chromium logs the 404 of the last page
 
 
