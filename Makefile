@@ -24,10 +24,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The whole suite once on SQLite (the embedded default) and once on PostgreSQL.
+# The whole suite once on SQLite (the embedded default) and once on PostgreSQL, both at once:
+# each run has its own database, data directory, Dovecot, ports and queues, and much of a run
+# waits on I/O. The SQLite run's report is printed after the PostgreSQL one's.
 pytest: $(VENV)/.installed-dev oidc-provider frontend
-	QUALIPREF_TEST_DATABASE=sqlite $(BIN)/pytest
-	QUALIPREF_TEST_DATABASE=postgresql $(BIN)/pytest
+	@sqlite_log="$$(mktemp)"; \
+	QUALIPREF_TEST_DATABASE=sqlite $(BIN)/pytest > "$$sqlite_log" 2>&1 & sqlite_run=$$!; \
+	QUALIPREF_TEST_DATABASE=postgresql $(BIN)/pytest; postgresql_status=$$?; \
+	wait $$sqlite_run; sqlite_status=$$?; \
+	echo "== The same suite on SQLite"; cat "$$sqlite_log"; rm -f "$$sqlite_log"; \
+	test $$postgresql_status -eq 0 -a $$sqlite_status -eq 0
 
 # The OpenID Connect provider the sign-in tests run (npm oidc-provider), from its lock file.
 oidc-provider: tests/fixtures/oidc_provider/node_modules/.package-lock.json
